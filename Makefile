@@ -1,0 +1,49 @@
+# touchpoint-edge: two commands on a fresh Debian / Raspberry Pi OS machine.
+#   make demo   the main job on embedded defaults
+#   make test   the whole suite (lint, layering, tests)
+# Both create .venv, install the package and apt-get install missing system packages.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# System packages the project runs against: the broker (tests and demo start their own).
+APT_PACKAGES := mosquitto
+
+.PHONY: test demo lint system-deps venv bench clean
+
+system-deps:
+	@missing=""; \
+	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: system-deps $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: venv lint
+	$(BIN)/pytest
+
+demo: venv
+	$(BIN)/touchpoint demo
+
+bench: venv
+	$(BIN)/python bench/edge_write.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

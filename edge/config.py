@@ -1,0 +1,262 @@
+"""The store agent's config tree (``store.toml``): one declared type per section.
+
+`config/store.example.toml` documents every key; `touchpoint config check` runs
+`load_store_config` and prints each problem as ``file: key.path: message``.
+Secrets (chain keys, the MQTT password, the app-token key) are file names, looked
+up by `SecretResolver`, never values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from edge.configtree import Problem, SecretResolver, load
+
+ID_PATTERN = "^[A-Za-z0-9_-]{1,32}$"
+StoreId = Annotated[str, Meta(pattern=ID_PATTERN, description="store id, [A-Za-z0-9_-]{1,32}")]
+Name = Annotated[str, Meta(pattern=ID_PATTERN)]
+Port = Annotated[int, Meta(ge=1, le=65535)]
+HHMM = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+def described(text: str, **bounds: object) -> Meta:
+    """Shorthand: a Meta with a description and optional bounds."""
+    return Meta(description=text, **bounds)  # type: ignore[arg-type]
+
+
+class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """Base of every config table: unknown keys are errors."""
+
+
+class StoreSection(Section, kw_only=True):
+    id: Annotated[
+        str, described("store id, [A-Za-z0-9_-]{1,32}; also the MQTT user", pattern=ID_PATTERN)
+    ]
+    name: Annotated[str, described("human name of the store", min_length=1, max_length=100)] = ""
+    timezone: Annotated[str, described("IANA time zone for hours and opening time")] = (
+        "Europe/Amsterdam"
+    )
+    opening_time: Annotated[HHMM, described("local time (HH:MM) the occupancy counter resets")] = (
+        "08:00"
+    )
+
+
+class DatabaseSection(Section, kw_only=True):
+    path: Annotated[str, described("store database file (SQLite, WAL)")] = (
+        "/var/lib/touchpoint/store.db"
+    )
+    commit_interval_ms: Annotated[
+        int, described("longest an event waits for its group commit", ge=0, le=100)
+    ] = 20
+    batch_max: Annotated[int, described("most events in one group commit", ge=1, le=100_000)] = 5000
+    busy_timeout_ms: Annotated[int, described("SQLite busy timeout", ge=100, le=60_000)] = 5000
+    retention_days: Annotated[
+        int, described("keep acknowledged events this long", ge=1, le=400)
+    ] = 30
+    min_free_mb: Annotated[
+        int, described("raise the low-disk alarm below this much free space", ge=1, le=100_000)
+    ] = 200
+
+
+class ChainKey(Section, kw_only=True):
+    id: Annotated[Name, described("key id recorded with each pseudonym (for rotation)")]
+    file: Annotated[str, described("secret file holding the chain pseudonym key")]
+
+
+class IdentitySection(Section, kw_only=True):
+    active_key: Annotated[Name, described("id of the chain key used for new pseudonyms")]
+    keys: Annotated[
+        list[ChainKey], described("chain pseudonym keys by id", min_length=1, max_length=8)
+    ]
+    token_key_file: Annotated[
+        str, described("secret file holding the app QR token signing key")
+    ] = ""
+    token_step_s: Annotated[int, described("app token time step in seconds", ge=5, le=3600)] = 30
+    visit_window_min: Annotated[
+        int, described("one identified visit per pseudonym per window", ge=5, le=1440)
+    ] = 120
+    loyalty_pattern: Annotated[str, described("regex a loyalty card number matches")] = (
+        r"^\d{10,19}$"
+    )
+    order_prefix: Annotated[str, described("prefix of a click-&-collect pick-up code")] = "TPO-"
+    staff_prefix: Annotated[str, described("prefix of a staff badge code")] = "STAFF-"
+
+
+class MqttSection(Section, kw_only=True):
+    host: Annotated[str, described("head-office broker host name", min_length=1)] = "localhost"
+    port: Annotated[Port, described("broker port (8883 for TLS)")] = 8883
+    tls: Annotated[bool, described("use TLS (required off-site)")] = True
+    ca_file: Annotated[str, described("CA certificate to trust; empty = system store")] = ""
+    password_file: Annotated[
+        str, described("secret file holding this store's MQTT password; empty = none")
+    ] = ""
+    keepalive_s: Annotated[int, described("MQTT keepalive", ge=5, le=3600)] = 30
+    session_expiry_s: Annotated[int, described("MQTT v5 session expiry", ge=0, le=7 * 86400)] = (
+        86400
+    )
+    max_inflight: Annotated[
+        int, described("unacknowledged QoS 1 batches in flight", ge=1, le=100)
+    ] = 8
+    batch_max_kib: Annotated[int, described("largest up/events payload", ge=1, le=256)] = 256
+
+
+class VisitsSection(Section, kw_only=True):
+    staff_count: Annotated[
+        int, described("staff entries per day to subtract from visitors", ge=0, le=1000)
+    ] = 0
+    exclude_staff_badges: Annotated[bool, described("subtract staff badge scans at the door")] = (
+        True
+    )
+
+
+# --- devices ----------------------------------------------------------------------------
+
+
+class DeviceBase(Section, tag_field="type", kw_only=True):
+    name: Annotated[Name, described("device id, unique in this store")]
+
+
+class CounterBase(DeviceBase, kw_only=True):
+    door: Annotated[Name, described("door this counter watches")] = "main"
+    directional: Annotated[bool, described("counter tells in from out")] = True
+
+
+class TerabeeCounter(CounterBase, tag="terabee", kw_only=True):
+    port: Annotated[
+        str, described("/dev/serial/by-id/… path or usb:VID:PID[:serial]", min_length=1)
+    ]
+    baudrate: Annotated[int, described("serial speed", ge=1200, le=3_000_000)] = 115200
+
+
+class AsciiCounter(CounterBase, tag="ascii_counter", kw_only=True):
+    port: Annotated[
+        str, described("/dev/serial/by-id/… path or usb:VID:PID[:serial]", min_length=1)
+    ]
+    baudrate: Annotated[int, described("serial speed", ge=1200, le=3_000_000)] = 115200
+
+
+class GpioBeams(CounterBase, tag="gpio_beams", kw_only=True):
+    pin_a: Annotated[int, described("BCM pin of the outer beam", ge=0, le=27)]
+    pin_b: Annotated[int, described("BCM pin of the inner beam", ge=0, le=27)]
+    bounce_ms: Annotated[int, described("debounce time", ge=0, le=500)] = 20
+    crossing_timeout_ms: Annotated[
+        int, described("a half crossing older than this is dropped", ge=100, le=10_000)
+    ] = 1500
+
+
+class CameraCounter(CounterBase, tag="camera_counter", kw_only=True):
+    source: Annotated[str, described("camera index, video file or rtsp:// URL", min_length=1)]
+    line: Annotated[
+        list[int],
+        described("counting line X1,Y1,X2,Y2 in analysis pixels", min_length=4, max_length=4),
+    ]
+    in_side: Annotated[
+        Literal["left", "right"], described("side of the directed line that is inside")
+    ] = "left"
+    min_area: Annotated[int, described("smallest person blob in pixels", ge=1)] = 300
+    max_area: Annotated[int, described("largest single-person blob in pixels", ge=1)] = 6000
+    width: Annotated[int, described("analysis frame width", ge=80, le=1920)] = 320
+    height: Annotated[int, described("analysis frame height", ge=60, le=1080)] = 240
+
+
+class SerialScanner(DeviceBase, tag="serial_scanner", kw_only=True):
+    port: Annotated[
+        str, described("/dev/serial/by-id/… path or usb:VID:PID[:serial]", min_length=1)
+    ]
+    baudrate: Annotated[int, described("serial speed", ge=1200, le=3_000_000)] = 9600
+    prefix: Annotated[str, described("prefix the scanner puts before each code")] = ""
+    suffix: Annotated[Literal["cr", "lf", "crlf"], described("terminator after each code")] = "cr"
+    duplicate_window_ms: Annotated[
+        int, described("ignore the same code again within this time", ge=0, le=60_000)
+    ] = 1500
+    role: Annotated[Literal["door", "kiosk", "counter"], described("where the scanner stands")] = (
+        "door"
+    )
+
+
+class CameraScanner(DeviceBase, tag="camera_scanner", kw_only=True):
+    source: Annotated[str, described("camera index, video file or rtsp:// URL", min_length=1)]
+    duplicate_window_ms: Annotated[
+        int, described("ignore the same code again within this time", ge=0, le=60_000)
+    ] = 3000
+    role: Annotated[Literal["door", "kiosk", "counter"], described("where the scanner stands")] = (
+        "kiosk"
+    )
+
+
+DeviceConfig = (
+    TerabeeCounter | AsciiCounter | GpioBeams | CameraCounter | SerialScanner | CameraScanner
+)
+
+
+class StoreConfig(Section, kw_only=True):
+    store: Annotated[StoreSection, described("who this store is")]
+    identity: Annotated[IdentitySection, described("pseudonym keys and scan classification")]
+    database: Annotated[DatabaseSection, described("the store database")] = msgspec.field(
+        default_factory=DatabaseSection
+    )
+    mqtt: Annotated[MqttSection, described("the uplink to head office")] = msgspec.field(
+        default_factory=MqttSection
+    )
+    visits: Annotated[VisitsSection, described("visitor counting rules")] = msgspec.field(
+        default_factory=VisitsSection
+    )
+    devices: Annotated[
+        list[DeviceConfig], described("door counters and scanners", max_length=64)
+    ] = msgspec.field(default_factory=list)
+
+
+def store_cross_checks(cfg: StoreConfig, secrets: SecretResolver) -> list[Problem]:
+    """Checks that span keys: references, uniqueness and secret files."""
+    problems: list[Problem] = []
+    key_ids = [k.id for k in cfg.identity.keys]
+    if cfg.identity.active_key not in key_ids:
+        problems.append(
+            Problem(
+                "identity.active_key",
+                f"expected one of {', '.join(key_ids)}, got {cfg.identity.active_key!r}",
+            )
+        )
+    for i, key in enumerate(cfg.identity.keys):
+        if key.id in key_ids[:i]:
+            problems.append(Problem(f"identity.keys[{i}].id", f"duplicate key id {key.id!r}"))
+        problems += _secret(secrets, key.file, f"identity.keys[{i}].file")
+    if cfg.identity.token_key_file:
+        problems += _secret(secrets, cfg.identity.token_key_file, "identity.token_key_file")
+    if cfg.mqtt.password_file:
+        problems += _secret(secrets, cfg.mqtt.password_file, "mqtt.password_file")
+    if cfg.mqtt.ca_file and not Path(cfg.mqtt.ca_file).is_file():
+        problems.append(Problem("mqtt.ca_file", f"file not found: {cfg.mqtt.ca_file}"))
+    seen: set[str] = set()
+    for i, dev in enumerate(cfg.devices):
+        if dev.name in seen:
+            problems.append(Problem(f"devices[{i}].name", f"duplicate device name {dev.name!r}"))
+        seen.add(dev.name)
+        if isinstance(dev, CameraCounter) and dev.min_area >= dev.max_area:
+            problems.append(Problem(f"devices[{i}].min_area", "expected min_area < max_area"))
+    problems += _check_timezone(cfg.store.timezone)
+    return problems
+
+
+def _secret(secrets: SecretResolver, name: str, path: str) -> list[Problem]:
+    problem = secrets.problem(name, path)
+    return [problem] if problem else []
+
+
+def _check_timezone(name: str) -> list[Problem]:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [Problem("store.timezone", f"expected an IANA time zone, got {name!r}")]
+    return []
+
+
+def load_store_config(file: Path, secrets: SecretResolver | None = None) -> StoreConfig:
+    """Load and fully check a store config; raises ConfigError listing every problem."""
+    return load(Path(file), StoreConfig, secrets=secrets, extra_checks=store_cross_checks)

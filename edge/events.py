@@ -1,0 +1,214 @@
+"""Every store event type, in one module used by the agent, the kiosk, the uplink and HQ.
+
+An event is an envelope (`Event`: seq, id, type, ts, device, data, clock_ok,
+boot_id) around a typed payload (`data`). Each payload type below declares its
+wire name in ``TYPE``; `EVENT_TYPES` maps names to payload classes, so HQ can
+validate an incoming event's data with `decode_data`.
+
+Privacy: no payload has a field for a raw loyalty number or app token. Identified
+scans carry only a `pseudonym` and the `key_id` that made it (DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+import msgspec
+from msgspec import Meta
+
+Count = Annotated[int, Meta(ge=1, le=1_000_000)]
+Short = Annotated[str, Meta(max_length=200)]
+Pseudonym = Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
+ScanClass = Literal["loyalty", "app_token", "order_code", "gtin", "staff_badge", "unknown"]
+
+
+class Payload(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of every event payload."""
+
+    TYPE: ClassVar[str] = ""
+
+
+class DoorCount(Payload, frozen=True, kw_only=True):
+    """People crossing a door, as a delta from the sensor's cumulative totals."""
+
+    TYPE: ClassVar[str] = "door.count"
+    door: Short
+    direction: Literal["in", "out"]
+    count: Count
+    sensor: Short
+    directional: bool = True
+
+
+class ScanEvent(Payload, frozen=True, kw_only=True):
+    """A classified scan. Loyalty and app scans carry a pseudonym, never the raw code."""
+
+    TYPE: ClassVar[str] = "scan"
+    symbology: Short
+    cls: ScanClass = msgspec.field(name="class")
+    role: Literal["door", "kiosk", "counter"] = "door"
+    pseudonym: Pseudonym | None = None
+    key_id: Short | None = None
+    # Only non-personal codes: a product GTIN or an order pick-up code.
+    code: Short | None = None
+    door: Short | None = None
+
+
+class VisitIdentified(Payload, frozen=True, kw_only=True):
+    """A recognised shopper's visit: at most one per pseudonym per visit window."""
+
+    TYPE: ClassVar[str] = "visit.identified"
+    pseudonym: Pseudonym
+    key_id: Short
+    window_start: Short
+    via: Literal["loyalty", "app_token"]
+    door: Short | None = None
+
+
+class KioskSession(Payload, frozen=True, kw_only=True):
+    """A kiosk session starting or ending (ending wipes everything on screen)."""
+
+    TYPE: ClassVar[str] = "kiosk.session"
+    session: Short
+    action: Literal["start", "end"]
+    identified: bool = False
+    duration_s: Annotated[float, Meta(ge=0)] | None = None
+    reason: Short | None = None
+
+
+class KioskSearch(Payload, frozen=True, kw_only=True):
+    """A search on the kiosk (query text is capped; it is not linked to a person)."""
+
+    TYPE: ClassVar[str] = "kiosk.search"
+    session: Short
+    query: Annotated[str, Meta(max_length=100)]
+    results: Annotated[int, Meta(ge=0)]
+
+
+class KioskProductView(Payload, frozen=True, kw_only=True):
+    """A product opened on the kiosk."""
+
+    TYPE: ClassVar[str] = "kiosk.product_view"
+    session: Short
+    sku: Short
+    in_stock_here: Annotated[int, Meta(ge=0)] | None = None
+
+
+class OrderLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One line of an order."""
+
+    sku: Short
+    qty: Annotated[int, Meta(ge=1, le=1000)]
+    price_cents: Annotated[int, Meta(ge=0)]
+
+
+class OrderPlaced(Payload, frozen=True, kw_only=True):
+    """An order placed at the kiosk, for pick-up or home delivery."""
+
+    TYPE: ClassVar[str] = "order.placed"
+    order: Short
+    session: Short | None = None
+    fulfilment: Literal["pickup", "delivery"]
+    lines: Annotated[list[OrderLine], Meta(min_length=1, max_length=100)]
+    total_cents: Annotated[int, Meta(ge=0)]
+    pseudonym: Pseudonym | None = None
+    key_id: Short | None = None
+
+
+class _PickupStep(Payload, frozen=True, kw_only=True):
+    order: Short
+    by: Literal["shopper", "staff", "system"] = "staff"
+
+
+class PickupCheckin(_PickupStep, frozen=True, kw_only=True):
+    """A shopper scanned their pick-up code at the store."""
+
+    TYPE: ClassVar[str] = "pickup.checkin"
+
+
+class PickupReady(_PickupStep, frozen=True, kw_only=True):
+    """Staff marked an order ready for pick-up."""
+
+    TYPE: ClassVar[str] = "pickup.ready"
+
+
+class PickupHandover(_PickupStep, frozen=True, kw_only=True):
+    """Staff handed an order over."""
+
+    TYPE: ClassVar[str] = "pickup.handover"
+
+
+class PickupNoShow(_PickupStep, frozen=True, kw_only=True):
+    """An order was not collected in time."""
+
+    TYPE: ClassVar[str] = "pickup.no_show"
+
+
+class NpsResponse(Payload, frozen=True, kw_only=True):
+    """A Net Promoter Score answer (0..10) at a touchpoint."""
+
+    TYPE: ClassVar[str] = "nps.response"
+    score: Annotated[int, Meta(ge=0, le=10)]
+    touchpoint: Short
+    session: Short | None = None
+
+
+class DeviceStatus(Payload, frozen=True, kw_only=True):
+    """A device or component's health changed (also used for store alarms like low disk)."""
+
+    TYPE: ClassVar[str] = "device.status"
+    state: Literal["connected", "disconnected", "error", "degraded", "ok", "alarm"]
+    detail: Annotated[str, Meta(max_length=500)] = ""
+    rejected: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+PAYLOADS: tuple[type[Payload], ...] = (
+    DoorCount,
+    ScanEvent,
+    VisitIdentified,
+    KioskSession,
+    KioskSearch,
+    KioskProductView,
+    OrderPlaced,
+    PickupCheckin,
+    PickupReady,
+    PickupHandover,
+    PickupNoShow,
+    NpsResponse,
+    DeviceStatus,
+)
+EVENT_TYPES: dict[str, type[Payload]] = {p.TYPE: p for p in PAYLOADS}
+
+Iso = Annotated[str, Meta(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")]
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The envelope stored in `events` and sent on `up/events`; `data` is the payload's JSON."""
+
+    seq: Annotated[int, Meta(ge=1)]
+    id: Annotated[str, Meta(min_length=36, max_length=36)]
+    type: Short
+    ts: Iso
+    device: Short
+    data: msgspec.Raw
+    clock_ok: bool
+    boot_id: Short
+
+
+_encoder = msgspec.json.Encoder()
+_decoders = {name: msgspec.json.Decoder(cls) for name, cls in EVENT_TYPES.items()}
+
+
+def encode_data(payload: Payload) -> str:
+    """The payload as compact JSON text (what the `data` column holds)."""
+    return _encoder.encode(payload).decode()
+
+
+def decode_data(type_name: str, raw: bytes | str) -> Payload:
+    """Validate and decode a payload; raises ValueError naming what is wrong."""
+    decoder = _decoders.get(type_name)
+    if decoder is None:
+        raise ValueError(f"unknown event type {type_name!r}")
+    try:
+        return decoder.decode(raw)
+    except msgspec.DecodeError as exc:  # malformed JSON or a schema violation
+        raise ValueError(f"{type_name}: {exc}") from None

@@ -1,0 +1,46 @@
+"""Schema of the store database, as sqlite-utils migrations (applied in order, once each).
+
+Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+store_migrations = Migrations("touchpoint-store")
+
+
+@store_migrations()
+def m001_events(db: sqlite_utils.Database) -> None:
+    """The append-only event log; `seq` is the per-store gap-free sequence (a contract)."""
+    # AUTOINCREMENT: a seq is never reused, even after the newest rows are pruned,
+    # so head office never sees the same seq twice for different events.
+    db.execute(
+        """
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            device TEXT NOT NULL,
+            data TEXT NOT NULL,
+            clock_ok INTEGER NOT NULL,
+            boot_id TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX events_type_ts ON events(type, ts)")
+    # Append-only: the only way out is pruning (DELETE); rows are never rewritten.
+    db.execute(
+        """
+        CREATE TRIGGER events_append_only BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END
+        """
+    )
+
+
+@store_migrations()
+def m002_state(db: sqlite_utils.Database) -> None:
+    """Small persisted state: device totals, the HQ ack watermark, visit windows."""
+    db["state"].create({"key": str, "value": str, "updated": str}, pk="key")

@@ -1,0 +1,1 @@
+"""The endless-aisle and click-&-collect kiosk (Textual)."""

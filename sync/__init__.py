@@ -1,0 +1,1 @@
+"""Both ends of the MQTT link: the store uplink/downlink and head office (sync.hq)."""

@@ -1,0 +1,1 @@
+"""Head office: ingest, matching, feeds and dashboard."""

@@ -1,0 +1,114 @@
+"""Head office's config tree (``hq.toml``): ingest, storage backend, keys and privacy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+from edge.config import ID_PATTERN, ChainKey, MqttSection, Name, Section, described
+from edge.configtree import Problem, SecretResolver, load
+
+
+class HqSection(Section, kw_only=True):
+    id: Annotated[
+        str, described("ingester id, unique per HQ process; MQTT client id", pattern=ID_PATTERN)
+    ] = "hq-1"
+    stores: Annotated[
+        list[Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]],
+        described("store ids expected to report (for the offline view); empty = any"),
+    ] = msgspec.field(default_factory=list)
+    timezone: Annotated[str, described("IANA time zone of the feeds' local hours")] = (
+        "Europe/Amsterdam"
+    )
+
+
+class HqDatabaseSection(Section, kw_only=True):
+    backend: Annotated[
+        Literal["sqlite", "postgresql"], described("where head office stores events and feeds")
+    ] = "sqlite"
+    path: Annotated[str, described("SQLite file (backend = sqlite)")] = "/var/lib/touchpoint/hq.db"
+    dsn_file: Annotated[
+        str, described("secret file holding the PostgreSQL DSN (backend = postgresql)")
+    ] = ""
+
+
+class HqMqttSection(MqttSection, kw_only=True):
+    username: Annotated[str, described("HQ's broker user", min_length=1)] = "hq"
+
+
+class IngestSection(Section, kw_only=True):
+    gap_timeout_s: Annotated[
+        float, described("wait this long for a missing seq before resend_from", ge=0.1, le=3600)
+    ] = 10.0
+    max_batch_kib: Annotated[
+        int, described("reject up/events payloads larger than this", ge=1, le=1024)
+    ] = 256
+
+
+class HqIdentitySection(Section, kw_only=True):
+    keys: Annotated[
+        list[ChainKey],
+        described("the chain pseudonym keys, same ids as the stores", min_length=1, max_length=8),
+    ]
+    active_key: Annotated[Name, described("key used to pseudonymise imported profiles")]
+
+
+class PrivacySection(Section, kw_only=True):
+    unconsented_ttl_h: Annotated[
+        int, described("delete pseudonyms of visits without consent after", ge=1, le=720)
+    ] = 24
+    event_retention_days: Annotated[
+        int, described("keep raw store events this long", ge=1, le=800)
+    ] = 400
+
+
+class HqConfig(Section, kw_only=True):
+    hq: Annotated[HqSection, described("this head-office process")] = msgspec.field(
+        default_factory=HqSection
+    )
+    identity: Annotated[HqIdentitySection, described("chain pseudonym keys")]
+    database: Annotated[HqDatabaseSection, described("storage backend")] = msgspec.field(
+        default_factory=HqDatabaseSection
+    )
+    mqtt: Annotated[HqMqttSection, described("the broker head office listens on")] = msgspec.field(
+        default_factory=HqMqttSection
+    )
+    ingest: Annotated[IngestSection, described("batch validation and gap repair")] = msgspec.field(
+        default_factory=IngestSection
+    )
+    privacy: Annotated[PrivacySection, described("retention and consent rules")] = msgspec.field(
+        default_factory=PrivacySection
+    )
+
+
+def hq_cross_checks(cfg: HqConfig, secrets: SecretResolver) -> list[Problem]:
+    """Checks that span keys: references and secret files."""
+    problems: list[Problem] = []
+    ids = [k.id for k in cfg.identity.keys]
+    if cfg.identity.active_key not in ids:
+        problems.append(
+            Problem(
+                "identity.active_key",
+                f"expected one of {', '.join(ids)}, got {cfg.identity.active_key!r}",
+            )
+        )
+    for i, key in enumerate(cfg.identity.keys):
+        if p := secrets.problem(key.file, f"identity.keys[{i}].file"):
+            problems.append(p)
+    if cfg.database.backend == "postgresql":
+        if not cfg.database.dsn_file:
+            problems.append(Problem("database.dsn_file", 'required when backend = "postgresql"'))
+        elif p := secrets.problem(cfg.database.dsn_file, "database.dsn_file"):
+            problems.append(p)
+    if cfg.mqtt.password_file and (
+        p := secrets.problem(cfg.mqtt.password_file, "mqtt.password_file")
+    ):
+        problems.append(p)
+    return problems
+
+
+def load_hq_config(file: Path, secrets: SecretResolver | None = None) -> HqConfig:
+    """Load and fully check an HQ config; raises ConfigError listing every problem."""
+    return load(Path(file), HqConfig, secrets=secrets, extra_checks=hq_cross_checks)

@@ -1,0 +1,62 @@
+"""The `touchpoint` command: a thin shell that assembles each package's commands.
+
+Each package owns its commands (``devices/cli.py``, ``edge/cli.py`` …); they are
+imported only when used, so ``touchpoint --help`` stays fast on a Pi and a broken
+optional part (say, OpenCV) never stops the rest of the CLI from working.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import click
+
+from touchpoint import __version__
+
+# name -> "module:attribute" of a click command or group.
+COMMANDS: dict[str, str] = {
+    "config": "touchpoint.config_cli:config_group",
+    "devices": "devices.cli:devices_group",
+    "count-video": "devices.camera.cli:count_video",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._lazy:
+            module_name, attr = self._lazy[cmd_name].split(":")
+            return getattr(importlib.import_module(module_name), attr)
+        return super().get_command(ctx, cmd_name)
+
+
+def available_commands() -> dict[str, str]:
+    """Commands whose module is present in this install (capabilities land one by one)."""
+    found = {}
+    for name, target in COMMANDS.items():
+        try:
+            present = importlib.util.find_spec(target.split(":")[0]) is not None
+        except ModuleNotFoundError:
+            present = False
+        if present:
+            found[name] = target
+    return found
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=available_commands(),
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, prog_name="touchpoint")
+def main() -> None:
+    """In-store touchpoint edge system: door counters, scanners, kiosk and MQTT sync to HQ."""
