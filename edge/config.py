@@ -8,12 +8,14 @@ up by `SecretResolver`, never values.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
+from devices.serial_port import PortSpecError, check_port_spec
 from edge.configtree import Problem, SecretResolver, load
 
 ID_PATTERN = "^[A-Za-z0-9_-]{1,32}$"
@@ -80,7 +82,7 @@ class IdentitySection(Section, kw_only=True):
         int, described("one identified visit per pseudonym per window", ge=5, le=1440)
     ] = 120
     loyalty_pattern: Annotated[str, described("regex a loyalty card number matches")] = (
-        r"^\d{10,19}$"
+        r"^(2\d{12}|\d{16,19})$"
     )
     order_prefix: Annotated[str, described("prefix of a click-&-collect pick-up code")] = "TPO-"
     staff_prefix: Annotated[str, described("prefix of a staff badge code")] = "STAFF-"
@@ -127,14 +129,14 @@ class CounterBase(DeviceBase, kw_only=True):
 
 class TerabeeCounter(CounterBase, tag="terabee", kw_only=True):
     port: Annotated[
-        str, described("/dev/serial/by-id/… path or usb:VID:PID[:serial]", min_length=1)
+        str, described("/dev/serial/by-id/… path or VID:PID[:serial]", min_length=1)
     ]
     baudrate: Annotated[int, described("serial speed", ge=1200, le=3_000_000)] = 115200
 
 
 class AsciiCounter(CounterBase, tag="ascii_counter", kw_only=True):
     port: Annotated[
-        str, described("/dev/serial/by-id/… path or usb:VID:PID[:serial]", min_length=1)
+        str, described("/dev/serial/by-id/… path or VID:PID[:serial]", min_length=1)
     ]
     baudrate: Annotated[int, described("serial speed", ge=1200, le=3_000_000)] = 115200
 
@@ -165,7 +167,7 @@ class CameraCounter(CounterBase, tag="camera_counter", kw_only=True):
 
 class SerialScanner(DeviceBase, tag="serial_scanner", kw_only=True):
     port: Annotated[
-        str, described("/dev/serial/by-id/… path or usb:VID:PID[:serial]", min_length=1)
+        str, described("/dev/serial/by-id/… path or VID:PID[:serial]", min_length=1)
     ]
     baudrate: Annotated[int, described("serial speed", ge=1200, le=3_000_000)] = 9600
     prefix: Annotated[str, described("prefix the scanner puts before each code")] = ""
@@ -176,6 +178,7 @@ class SerialScanner(DeviceBase, tag="serial_scanner", kw_only=True):
     role: Annotated[Literal["door", "kiosk", "counter"], described("where the scanner stands")] = (
         "door"
     )
+    door: Annotated[Name, described("door the scanner stands at (role = door)")] = "main"
 
 
 class CameraScanner(DeviceBase, tag="camera_scanner", kw_only=True):
@@ -186,6 +189,7 @@ class CameraScanner(DeviceBase, tag="camera_scanner", kw_only=True):
     role: Annotated[Literal["door", "kiosk", "counter"], described("where the scanner stands")] = (
         "kiosk"
     )
+    door: Annotated[Name, described("door the scanner stands at (role = door)")] = "main"
 
 
 DeviceConfig = (
@@ -236,9 +240,19 @@ def store_cross_checks(cfg: StoreConfig, secrets: SecretResolver) -> list[Proble
         if dev.name in seen:
             problems.append(Problem(f"devices[{i}].name", f"duplicate device name {dev.name!r}"))
         seen.add(dev.name)
+        port = getattr(dev, "port", None)
+        if port is not None:
+            try:
+                check_port_spec(port)
+            except PortSpecError as exc:
+                problems.append(Problem(f"devices[{i}].port", str(exc)))
         if isinstance(dev, CameraCounter) and dev.min_area >= dev.max_area:
             problems.append(Problem(f"devices[{i}].min_area", "expected min_area < max_area"))
     problems += _check_timezone(cfg.store.timezone)
+    try:
+        re.compile(cfg.identity.loyalty_pattern)
+    except re.error as exc:
+        problems.append(Problem("identity.loyalty_pattern", f"not a valid regular expression: {exc}"))
     return problems
 
 

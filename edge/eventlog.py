@@ -34,8 +34,12 @@ _INSERT = "INSERT INTO events (id, type, ts, device, data, clock_ok, boot_id) VA
 _STATE = "INSERT OR REPLACE INTO state (key, value, updated) VALUES (?, ?, ?)"
 
 
+EventRow = tuple[str, str, str, str, str, int, str]
+
+
 class _Row(NamedTuple):
-    event: tuple[str, str, str, str, str, int, str] | None
+    # Events and state in one item are committed together or not at all.
+    events: tuple[EventRow, ...]
     state: tuple[str, str] | None
 
 
@@ -79,8 +83,26 @@ class EventLog:
         state: tuple[str, str] | None = None,
     ) -> None:
         """Queue one event (and optionally a state key/value written in the same commit)."""
+        self._push(_Row((self._row(payload, device, ts),), state))
+
+    def append_many(
+        self,
+        payloads: list[Payload],
+        device: str,
+        *,
+        ts: float | None = None,
+        state: tuple[str, str] | None = None,
+    ) -> None:
+        """Queue several events and a state update that must commit all together."""
+        self._push(_Row(tuple(self._row(p, device, ts) for p in payloads), state))
+
+    def set_state(self, key: str, value: str) -> None:
+        """Queue a state update with no event (committed in order with the events)."""
+        self._push(_Row((), (key, value)))
+
+    def _row(self, payload: Payload, device: str, ts: float | None) -> EventRow:
         now = self.clock.now() if ts is None else ts
-        row = (
+        return (
             str(uuid_utils.uuid7()),
             payload.TYPE,
             self.clock.iso(now),
@@ -89,13 +111,9 @@ class EventLog:
             1 if self.clock.synced() else 0,
             self.boot_id,
         )
-        self._pending.append(_Row(row, state))
-        if not self._wake.is_set():
-            self._wake.set()
 
-    def set_state(self, key: str, value: str) -> None:
-        """Queue a state update with no event (committed in order with the events)."""
-        self._pending.append(_Row(None, (key, value)))
+    def _push(self, row: _Row) -> None:
+        self._pending.append(row)
         if not self._wake.is_set():
             self._wake.set()
 
@@ -190,7 +208,7 @@ class EventLog:
             marker.set()
 
     def _write(self, conn: sqlite3.Connection, batch: list[_Row]) -> None:
-        events = [r.event for r in batch if r.event is not None]
+        events = [e for r in batch for e in r.events]
         stamp = self.clock.iso(self.clock.now())
         states = [(*r.state, stamp) for r in batch if r.state is not None]
         delay = 0.05

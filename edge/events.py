@@ -51,6 +51,8 @@ class ScanEvent(Payload, frozen=True, kw_only=True):
     # Only non-personal codes: a product GTIN or an order pick-up code.
     code: Short | None = None
     door: Short | None = None
+    # Why an app token was refused (forged, expired, replayed, …); None when accepted.
+    rejected: Short | None = None
 
 
 class VisitIdentified(Payload, frozen=True, kw_only=True):

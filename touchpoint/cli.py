@@ -18,6 +18,8 @@ from touchpoint import __version__
 COMMANDS: dict[str, str] = {
     "config": "touchpoint.config_cli:config_group",
     "devices": "devices.cli:devices_group",
+    "edge": "edge.cli:edge_group",
+    "token": "edge.cli:token_group",
     "count-video": "devices.camera.cli:count_video",
 }
 

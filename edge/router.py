@@ -1,0 +1,170 @@
+"""Readings → store events: the one place device output becomes durable data.
+
+- `Totals` from a counter go through that device's `DeltaTracker`; the crossings and
+  the tracker's new state are appended as one unit, so a crash can neither lose nor
+  repeat a crossing (the next totals are compared with what was committed).
+- `Crossing` (GPIO beams, camera: already deltas) becomes `door.count`.
+- `Scan` is classified and pseudonymised (edge/classify.py); an identified shopper
+  seen at a door scanner opens at most one `visit.identified` per visit window.
+- `Status` becomes `device.status` when the state changes.
+- `Rejected` is counted per device and reason (`rejected`), logged once per reason
+  per minute, and reported in the next periodic `device.status`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from devices.counters.deltas import DeltaTracker
+from devices.readings import Crossing, Reading, Rejected, Scan, Status, Totals
+from edge.classify import ScanClassifier
+from edge.eventlog import EventLog
+from edge.events import DeviceStatus, DoorCount, ScanEvent, VisitIdentified
+from edge.visits import VisitWindows
+
+log = logging.getLogger(__name__)
+
+
+def tracker_key(device: str) -> str:
+    """State-table key of a counter's persisted last totals."""
+    return f"counter:{device}"
+
+
+def health_key(device: str) -> str:
+    """State-table key of a device's last known health."""
+    return f"health:{device}"
+
+
+@dataclass
+class DeviceRoute:
+    """What the router needs to know about one device."""
+
+    name: str
+    door: str | None = None
+    directional: bool = True
+    role: str = "door"
+    tracker: DeltaTracker | None = None
+    state: str = "starting"
+    detail: str = ""
+    rejected: Counter[str] = field(default_factory=Counter)
+    reported: Counter[str] = field(default_factory=Counter)
+    last_logged: dict[str, float] = field(default_factory=dict)
+
+
+class ReadingRouter:
+    """Turns each device's readings into events on the store's `EventLog`."""
+
+    def __init__(self, log_: EventLog, classifier: ScanClassifier, windows: VisitWindows) -> None:
+        self.eventlog = log_
+        self.classifier = classifier
+        self.windows = windows
+        self.routes: dict[str, DeviceRoute] = {}
+        self._lock = threading.Lock()
+
+    def add(self, route: DeviceRoute) -> None:
+        """Register a device before its component starts."""
+        self.routes[route.name] = route
+
+    def sink(self, device: str):
+        """The `on_reading` callable to hand to a device component."""
+        return lambda reading: self.handle(device, reading)
+
+    def handle(self, device: str, reading: Reading) -> None:
+        """Route one reading; never raises into a device thread."""
+        route = self.routes[device]
+        try:
+            with self._lock:  # readers call in from their own threads
+                self._dispatch(route, reading)
+        except Exception:  # a bug here must not kill the reader that called us
+            log.exception("could not route a reading from %s", device)
+            route.rejected["internal"] += 1
+
+    def _dispatch(self, route: DeviceRoute, reading: Reading) -> None:
+        if isinstance(reading, Totals):
+            self._totals(route, reading)
+        elif isinstance(reading, Crossing):
+            self._crossings(route, [reading], state=None)
+        elif isinstance(reading, Scan):
+            self._scan(route, reading)
+        elif isinstance(reading, Status):
+            self.set_health(route.name, reading.state, reading.detail)
+        elif isinstance(reading, Rejected):
+            self._rejected(route, reading)
+
+    def _totals(self, route: DeviceRoute, totals: Totals) -> None:
+        if route.tracker is None:
+            route.tracker = DeltaTracker()
+        crossings = route.tracker.update(totals)
+        state = (tracker_key(route.name), json.dumps(route.tracker.state, sort_keys=True))
+        self._crossings(route, crossings, state=state)
+
+    def _crossings(self, route: DeviceRoute, crossings: list[Crossing], state) -> None:
+        payloads = [
+            DoorCount(
+                door=route.door or route.name,
+                direction=c.direction,
+                count=c.count,
+                sensor=c.sensor,
+                directional=route.directional,
+            )
+            for c in crossings
+            if c.count > 0
+        ]
+        ts = crossings[0].ts if crossings else None
+        if payloads or state is not None:
+            self.eventlog.append_many(payloads, route.name, ts=ts, state=state)
+
+    def _scan(self, route: DeviceRoute, scan: Scan) -> None:
+        now = scan.ts if scan.ts is not None else self.eventlog.clock.now()
+        event: ScanEvent = self.classifier.classify(
+            scan.data, scan.symbology, now, role=route.role, door=route.door
+        )
+        payloads: list = [event]
+        if event.rejected:
+            route.rejected[f"token_{event.rejected}"] += 1
+        if event.pseudonym and event.key_id and route.role == "door":
+            if self.windows.admit(event.pseudonym, now):
+                payloads.append(
+                    VisitIdentified(
+                        pseudonym=event.pseudonym,
+                        key_id=event.key_id,
+                        window_start=self.eventlog.clock.iso(now),
+                        via="loyalty" if event.cls == "loyalty" else "app_token",
+                        door=route.door,
+                    )
+                )
+        self.eventlog.append_many(payloads, route.name, ts=scan.ts)
+
+    def _rejected(self, route: DeviceRoute, rejected: Rejected) -> None:
+        route.rejected[rejected.reason] += 1
+        now = rejected.ts or 0.0
+        if now - route.last_logged.get(rejected.reason, -1e9) >= 60:
+            route.last_logged[rejected.reason] = now
+            log.warning("%s: rejected input (%s), %d so far", route.name, rejected.reason,
+                        route.rejected[rejected.reason])
+
+    def set_health(self, device: str, state: str, detail: str = "") -> None:
+        """Record a health change as a `device.status` event (only on change)."""
+        route = self.routes[device]
+        if state == route.state and detail == route.detail:
+            return
+        route.state, route.detail = state, detail
+        value = json.dumps({"state": state, "detail": detail[:200]})
+        status = DeviceStatus(state=state, detail=detail[:500])  # type: ignore[arg-type]
+        self.eventlog.append(status, device, state=(health_key(device), value))
+
+    def report_rejects(self) -> None:
+        """Emit a `device.status` with reject counts that grew since the last report."""
+        with self._lock:
+            for route in self.routes.values():
+                grown = route.rejected - route.reported
+                if not grown:
+                    continue
+                route.reported = Counter(route.rejected)
+                state = "degraded" if route.state not in ("connected", "ok") else route.state
+                status = DeviceStatus(state=state, detail="rejected input", rejected=dict(grown))  # type: ignore[arg-type]
+                self.eventlog.append(status, route.name)

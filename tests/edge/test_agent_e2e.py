@@ -1,0 +1,134 @@
+"""The agent with an emulated Terabee counter and a scanner on ptys records exactly what they sent."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import time
+
+from devices.emulators.scanner import ScannerEmulator, with_check_digit
+from devices.emulators.terabee import TerabeeEmulator
+from edge.agent import Agent
+from edge.config import load_store_config
+from edge.configtree import SecretResolver
+from edge.identity import issue_token
+from tests.edge.agent_support import TOKEN_KEY, door_totals, wait_for, write_store_config
+
+# Two in-store EAN-13 loyalty cards (prefix 2) and a 16-digit card number.
+LOYALTY = [with_check_digit("262000123456"), with_check_digit("262000765432"), "4000123412341234"]
+
+
+def devices_toml(tmp):
+    return f"""
+[[devices]]
+type = "terabee"
+name = "door-main"
+door = "main"
+port = "{tmp / "by-id-terabee"}"
+[[devices]]
+type = "serial_scanner"
+name = "scan-door"
+door = "main"
+port = "{tmp / "by-id-scanner"}"
+suffix = "crlf"
+duplicate_window_ms = 200
+role = "door"
+"""
+
+
+def scans(db):
+    return [
+        json.loads(r[0])
+        for r in sqlite3.connect(db).execute(
+            "SELECT data FROM events WHERE type = 'scan' ORDER BY seq"
+        )
+    ]
+
+
+def test_agent_records_exactly_the_crossings_and_scans_sent(tmp_path):
+    config = write_store_config(tmp_path, devices_toml(tmp_path))
+    cfg = load_store_config(config)
+    counter = TerabeeEmulator(
+        tmp_path / "by-id-terabee", sensor="7", start=(500, 480), corrupt_rate=0.05, seed=1
+    )
+    scanner = ScannerEmulator(tmp_path / "by-id-scanner", suffix="crlf")
+    counter.plug()
+    scanner.plug()
+    agent = Agent(cfg, SecretResolver.from_environ(config), boot_id="test-boot")
+    agent.start()
+    try:
+        assert counter.wait_connected(10) and scanner.wait_connected(10)
+        counter.report(clean=True)  # the first totals are the baseline, not crossings
+        wait_for(lambda: agent.router.routes["door-main"].tracker is not None, what="baseline")
+        rng = random.Random(3)
+        for _ in range(300):
+            counter.cross(rng.choice(["in", "in", "out"]))
+        counter.report(clean=True)
+        for number in LOYALTY:
+            assert scanner.scan(number, "]E0" if len(number) == 13 else "")
+            time.sleep(0.25)  # past the duplicate window
+        scanner.scan(LOYALTY[0], "]E0")  # same shopper again: a scan, but no new visit
+        time.sleep(0.25)
+        scanner.scan("4006381333931", "]E0")  # a product GTIN
+        scanner.scan("TPO-1234", "]Q1")  # an order pick-up code
+        scanner.scan(issue_token(TOKEN_KEY, "app-customer-9", time.time()), "]Q1")
+        scanner.scan(issue_token(b"forged-key", "app-customer-9", time.time()), "]Q1")
+        counter.drain()
+        scanner.drain()
+        wait_for(lambda: door_totals(tmp_path / "store.db") == counter.truth, what="door totals")
+        wait_for(lambda: len(scans(tmp_path / "store.db")) == 8, what="8 scans")
+    finally:
+        agent.stop()
+        counter.close()
+        scanner.close()
+
+    db = tmp_path / "store.db"
+    assert door_totals(db) == counter.truth
+    assert counter.frames_corrupted > 0  # the run really exercised rejected frames
+    got = scans(db)
+    assert [s["class"] for s in got] == ["loyalty"] * 4 + [
+        "gtin",
+        "order_code",
+        "app_token",
+        "app_token",
+    ]
+    assert got[-2]["pseudonym"] and got[-2].get("rejected") is None
+    assert got[-1]["rejected"] == "forged" and got[-1].get("pseudonym") is None
+    assert got[0]["pseudonym"] == got[3]["pseudonym"]
+    conn = sqlite3.connect(db)
+    visits = conn.execute("SELECT COUNT(*) FROM events WHERE type = 'visit.identified'").fetchone()[
+        0
+    ]
+    assert visits == 4  # 3 loyalty shoppers + 1 app shopper; the repeat is inside its window
+    statuses = [
+        json.loads(r[0])
+        for r in conn.execute("SELECT data FROM events WHERE type = 'device.status'")
+    ]
+    assert any(s.get("rejected", {}).get("crc") for s in statuses)  # rejects reported, not hidden
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("store.db*"))
+    for number in LOYALTY:
+        assert number.encode() not in raw
+    assert b"app-customer-9" not in raw
+
+
+def test_restart_resumes_from_persisted_totals_without_double_counting(tmp_path):
+    config = write_store_config(tmp_path, devices_toml(tmp_path))
+    cfg = load_store_config(config)
+    counter = TerabeeEmulator(tmp_path / "by-id-terabee", sensor="7", seed=2)
+    counter.plug()
+    for round_ in range(3):
+        agent = Agent(cfg, SecretResolver.from_environ(config), boot_id=f"boot-{round_}")
+        agent.start()
+        try:
+            assert counter.wait_connected(10)
+            counter.report(clean=True)
+            counter.cross("in", 10)
+            counter.cross("out", 4)
+            counter.drain()
+            wait_for(lambda: door_totals(tmp_path / "store.db") == counter.truth, what="totals")
+        finally:
+            agent.stop()
+        counter.cross("in", 2)  # people pass while the agent is down: reported later
+    counter.close()
+    assert door_totals(tmp_path / "store.db") == (34, 12)
