@@ -17,10 +17,12 @@ from touchpoint import __version__
 # name -> "module:attribute" of a click command or group.
 COMMANDS: dict[str, str] = {
     "config": "touchpoint.config_cli:config_group",
+    "demo": "touchpoint.demo:demo_command",
     "devices": "devices.cli:devices_group",
     "edge": "edge.cli:edge_group",
     "token": "edge.cli:token_group",
     "count-video": "devices.camera.cli:count_video",
+    "broker": "sync.broker_cli:broker_group",
 }
 
 

@@ -1,0 +1,19 @@
+"""`touchpoint demo --headless`: the main job runs end to end and its counts are exact."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support import touchpoint
+
+
+def test_demo_headless_prints_an_exact_summary(tmp_path):
+    result = touchpoint("demo", "--stores", "2", "--minutes", "20", "--speed", "600", "--headless",
+                        "--workdir", str(tmp_path), timeout=120)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["exact"] is True
+    assert set(summary["stores"]) == {"demo-001", "demo-002"}
+    for store in summary["stores"].values():
+        assert store["entries"] == store["sensor_in"] > 0
+        assert store["exits"] == store["sensor_out"]
