@@ -16,15 +16,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from devices.counters.ascii_line import MODULUS as ASCII_MODULUS
 from devices.counters.deltas import DeltaTracker
+from devices.counters.terabee import MODULUS as TERABEE_MODULUS
 from edge import config as c
 from edge.classify import ScanClassifier
-from edge.clock import Clock
+from edge.clock import Clock, StepWatch
 from edge.components import component_factory
 from edge.configtree import SecretResolver
 from edge.db import open_store_db
 from edge.eventlog import EventLog
-from edge.events import DeviceStatus
+from edge.events import ClockStep, DeviceStatus
 from edge.identity import Pseudonymiser, TokenVerifier
 from edge.router import DeviceRoute, ReadingRouter, health_key, tracker_key
 from edge.sdnotify import Notifier
@@ -88,15 +90,20 @@ class Agent:
             self.supervisor.add(name, lambda make=make: make(self.eventlog))
         self._next_housekeeping = 0.0
         self.low_disk = False
+        self.step_watch = StepWatch(self.clock)
 
     def _route(self, dev: c.DeviceConfig) -> DeviceRoute:
-        door = getattr(dev, "door", None)
+        modulus = ASCII_MODULUS if isinstance(dev, c.AsciiCounter) else TERABEE_MODULUS
         tracker = self._trackers.get(dev.name)
+        if tracker is not None and tracker.modulus != modulus:
+            log.error("%s: persisted totals are for another sensor type; starting afresh", dev.name)
+            tracker = None
         return DeviceRoute(
             name=dev.name,
-            door=door,
+            door=getattr(dev, "door", None),
             directional=getattr(dev, "directional", True),
             role=getattr(dev, "role", "door"),
+            modulus=modulus,
             tracker=tracker,
         )
 
@@ -134,6 +141,11 @@ class Agent:
     def tick(self) -> None:
         """Periodic work: supervise components; every minute, housekeeping."""
         self.supervisor.check()
+        step = self.step_watch.check()
+        if step is not None:
+            # Earlier events of this boot carry the old time; HQ re-bases them by this offset.
+            log.warning("wall clock stepped by %+.3f s", step)
+            self.eventlog.append(ClockStep(offset_s=round(step, 3), synced=self.clock.synced()), "clock")
         now = time.monotonic()
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + HOUSEKEEPING_S

@@ -77,3 +77,19 @@ class Clock:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
         ms = int((ts - sec) * 1000)
         return f"{self._prefix}.{ms:03d}Z"
+
+
+class StepWatch:
+    """Notices the wall clock jumping against the monotonic clock (e.g. the first NTP sync)."""
+
+    def __init__(self, clock: Clock, threshold_s: float = 2.0) -> None:
+        self.clock = clock
+        self.threshold_s = threshold_s
+        self._offset = clock.now() - time.monotonic()
+
+    def check(self) -> float | None:
+        """The size of a jump since the last check (seconds), or None if the clock ran true."""
+        offset = self.clock.now() - time.monotonic()
+        step = offset - self._offset
+        self._offset = offset
+        return step if abs(step) >= self.threshold_s else None

@@ -163,6 +163,18 @@ class DeviceStatus(Payload, frozen=True, kw_only=True):
     rejected: dict[str, int] = msgspec.field(default_factory=dict)
 
 
+class ClockStep(Payload, frozen=True, kw_only=True):
+    """The wall clock jumped (first NTP sync after boot, or a manual change).
+
+    Events of the same `boot_id` stamped before this one are off by `offset_s`:
+    head office adds it to their `ts` to re-base them (docs/architecture.md, Clock).
+    """
+
+    TYPE: ClassVar[str] = "clock.step"
+    offset_s: float
+    synced: bool
+
+
 PAYLOADS: tuple[type[Payload], ...] = (
     DoorCount,
     ScanEvent,
@@ -177,6 +189,7 @@ PAYLOADS: tuple[type[Payload], ...] = (
     PickupNoShow,
     NpsResponse,
     DeviceStatus,
+    ClockStep,
 )
 EVENT_TYPES: dict[str, type[Payload]] = {p.TYPE: p for p in PAYLOADS}
 

@@ -47,6 +47,8 @@ class DeviceRoute:
     door: str | None = None
     directional: bool = True
     role: str = "door"
+    # Where the sensor's cumulative totals wrap (65536 for a Terabee, 2**32 for ASCII).
+    modulus: int = 65536
     tracker: DeltaTracker | None = None
     state: str = "starting"
     detail: str = ""
@@ -97,7 +99,7 @@ class ReadingRouter:
 
     def _totals(self, route: DeviceRoute, totals: Totals) -> None:
         if route.tracker is None:
-            route.tracker = DeltaTracker()
+            route.tracker = DeltaTracker(modulus=route.modulus)
         crossings = route.tracker.update(totals)
         state = (tracker_key(route.name), json.dumps(route.tracker.state, sort_keys=True))
         self._crossings(route, crossings, state=state)

@@ -109,12 +109,13 @@ class SimulatedStore:
         self.scanner = ScannerEmulator(d / "dev/scanner")
         self.customers = [with_check_digit("26" + f"{self.rng.randrange(10**10):010d}") for _ in range(300)]
 
-    def start(self) -> None:
-        """Plug the devices in and start the agent."""
+    def start(self, *, agent: bool = True) -> None:
+        """Plug the devices in and start the agent (in this process unless `agent` is False)."""
         for dev in (self.main, self.side, self.scanner):
             dev.plug()
-        self.agent = Agent(self.cfg, SecretResolver.from_environ(self.config_path))
-        self.agent.start()
+        if agent:
+            self.agent = Agent(self.cfg, SecretResolver.from_environ(self.config_path))
+            self.agent.start()
         for dev in (self.main, self.side, self.scanner):
             dev.wait_connected(10)
         for counter in (self.main, self.side):
@@ -158,18 +159,23 @@ class SimulatedStore:
         st["sensor_in"], st["sensor_out"] = self.truth()
         return st
 
-    def stop(self) -> None:
-        """Let the devices' last frames arrive, then stop the agent and unplug."""
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Send the devices' final totals and wait until the database agrees with them."""
         for dev in (self.main, self.side):
             dev.report(clean=True)
         for dev in (self.main, self.side, self.scanner):
             dev.drain(5)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             st = store_status(self.cfg)
             if (st["entries"], st["exits"]) == self.truth():
-                break
+                return True
             time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        """Let the devices' last frames arrive, then stop the agent and unplug."""
+        self.settle()
         if self.agent is not None:
             self.agent.stop()
         for dev in (self.main, self.side, self.scanner):

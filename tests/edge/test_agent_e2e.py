@@ -10,6 +10,8 @@ import time
 from devices.emulators.scanner import ScannerEmulator, with_check_digit
 from devices.emulators.terabee import TerabeeEmulator
 from edge.agent import Agent
+from edge.clock import Clock
+from edge.events import DoorCount
 from edge.config import load_store_config
 from edge.configtree import SecretResolver
 from edge.identity import issue_token
@@ -132,3 +134,68 @@ def test_restart_resumes_from_persisted_totals_without_double_counting(tmp_path)
         counter.cross("in", 2)  # people pass while the agent is down: reported later
     counter.close()
     assert door_totals(tmp_path / "store.db") == (34, 12)
+
+
+def test_ascii_counter_wraps_at_its_own_modulus(tmp_path):
+    from devices.emulators.ascii_counter import AsciiCounterEmulator
+
+    devices = f"""
+[[devices]]
+type = "ascii_counter"
+name = "door-side"
+door = "side"
+port = "{tmp_path / "by-id-esp32"}"
+"""
+    cfg = load_store_config(write_store_config(tmp_path, devices))
+    # Totals past 65535: a 16-bit tracker would read them as a reset and undercount.
+    counter = AsciiCounterEmulator(tmp_path / "by-id-esp32", sensor="side", start=(2**32 - 5, 70000))
+    counter.plug()
+    agent = Agent(cfg, SecretResolver.from_environ(tmp_path / "store.toml"))
+    agent.start()
+    try:
+        assert counter.wait_connected(10)
+        counter.report(clean=True)
+        counter.cross("in", 12)
+        counter.cross("out", 3)
+        counter.drain()
+        wait_for(lambda: door_totals(tmp_path / "store.db") == (12, 3), what="ascii totals")
+    finally:
+        agent.stop()
+        counter.close()
+
+
+class SteppingClock(Clock):
+    """A wall clock that is wrong by `offset` until the test 'syncs' it (no RTC on a Pi)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offset = -400 * 86400.0  # a Pi booting with last year's saved time
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def synced(self) -> bool:
+        return self.offset == 0
+
+
+def test_clock_step_is_recorded_and_early_events_flagged(tmp_path):
+    cfg = load_store_config(write_store_config(tmp_path, ""))
+    clock = SteppingClock()
+    agent = Agent(cfg, SecretResolver.from_environ(tmp_path / "store.toml"), clock=clock)
+    agent.start()
+    try:
+        agent.eventlog.append(DoorCount(door="main", direction="in", count=1, sensor="t"), "t")
+        agent.tick()
+        clock.offset = 0.0  # NTP syncs
+        agent.tick()
+        agent.eventlog.append(DoorCount(door="main", direction="in", count=1, sensor="t"), "t")
+        agent.eventlog.flush()
+    finally:
+        agent.stop()
+    rows = sqlite3.connect(tmp_path / "store.db").execute(
+        "SELECT type, ts, clock_ok, data FROM events WHERE type IN ('door.count', 'clock.step') ORDER BY seq"
+    ).fetchall()
+    assert [(r[0], r[2]) for r in rows] == [("door.count", 0), ("clock.step", 1), ("door.count", 1)]
+    step = json.loads(rows[1][3])
+    assert abs(step["offset_s"] - 400 * 86400) < 5 and step["synced"] is True
+    assert rows[0][1] < "2026" <= rows[2][1]  # the early event carries the wrong year until re-based

@@ -28,6 +28,7 @@ SAMPLES = [
     ev.PickupNoShow(order="o1", by="system"),
     ev.NpsResponse(score=9, touchpoint="kiosk"),
     ev.DeviceStatus(state="degraded", detail="unplugged", rejected={"crc": 3}),
+    ev.ClockStep(offset_s=12345.5, synced=True),
 ]
 
 
@@ -46,6 +47,7 @@ def test_every_design_event_type_is_declared():
         "pickup.no_show",
         "nps.response",
         "device.status",
+        "clock.step",
     }
     assert set(ev.EVENT_TYPES) == design
     assert {type(s).TYPE for s in SAMPLES} == design
