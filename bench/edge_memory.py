@@ -29,7 +29,9 @@ from touchpoint.demo import SimulatedStore  # noqa: E402
 def rss_kib(pid: int) -> tuple[int, int]:
     """(VmRSS, VmHWM) of a process in KiB."""
     fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+        line.split(":", 1)
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if ":" in line
     )
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
@@ -44,8 +46,17 @@ def main() -> None:
         sim = SimulatedStore("bench-001", Path(tmp), seed=1)
         sim.start(agent=False)
         agent = subprocess.Popen(
-            [sys.executable, "-c", "from touchpoint.cli import main; main()", "edge", "run", "-c",
-             str(sim.config_path), "--log-level", "warning"],
+            [
+                sys.executable,
+                "-c",
+                "from touchpoint.cli import main; main()",
+                "edge",
+                "run",
+                "-c",
+                str(sim.config_path),
+                "--log-level",
+                "warning",
+            ],
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         try:
@@ -78,9 +89,11 @@ def main() -> None:
         "peak_rss_mb": round(peak / 1024, 1),
         "target_mb": 60,
     }
-    print(f"agent RSS after {args.hours:g} h of traffic ({result['crossings']} crossings, "
-          f"{result['events']} events): {result['rss_mb']} MB (peak {result['peak_rss_mb']} MB, "
-          f"at start {result['rss_start_mb']} MB); target <= 60 MB")
+    print(
+        f"agent RSS after {args.hours:g} h of traffic ({result['crossings']} crossings, "
+        f"{result['events']} events): {result['rss_mb']} MB (peak {result['peak_rss_mb']} MB, "
+        f"at start {result['rss_start_mb']} MB); target <= 60 MB"
+    )
     print(json.dumps(result))
 
 

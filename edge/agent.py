@@ -109,7 +109,9 @@ class Agent:
 
     def _restore(self) -> None:
         """Reload persisted counter totals and open visit windows (restart safety)."""
-        db = open_store_db(self.cfg.database.path, busy_timeout_ms=self.cfg.database.busy_timeout_ms)
+        db = open_store_db(
+            self.cfg.database.path, busy_timeout_ms=self.cfg.database.busy_timeout_ms
+        )
         self._trackers: dict[str, DeltaTracker] = {}
         try:
             for row in db.query("SELECT key, value FROM state WHERE key LIKE 'counter:%'"):
@@ -145,7 +147,9 @@ class Agent:
         if step is not None:
             # Earlier events of this boot carry the old time; HQ re-bases them by this offset.
             log.warning("wall clock stepped by %+.3f s", step)
-            self.eventlog.append(ClockStep(offset_s=round(step, 3), synced=self.clock.synced()), "clock")
+            self.eventlog.append(
+                ClockStep(offset_s=round(step, 3), synced=self.clock.synced()), "clock"
+            )
         now = time.monotonic()
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + HOUSEKEEPING_S
@@ -183,13 +187,18 @@ class Agent:
             state = "alarm" if low else "ok"
             detail = f"{free_mb} MB free (minimum {self.cfg.database.min_free_mb} MB)"
             value = json.dumps({"state": state, "detail": detail})
-            self.eventlog.append(DeviceStatus(state=state, detail=detail), DISK_DEVICE,
-                                 state=(health_key(DISK_DEVICE), value))
+            self.eventlog.append(
+                DeviceStatus(state=state, detail=detail),
+                DISK_DEVICE,
+                state=(health_key(DISK_DEVICE), value),
+            )
             (log.error if low else log.info)("disk: %s", detail)
 
     def prune(self) -> int:
         """Delete events head office acknowledged that are older than the retention period."""
-        db = open_store_db(self.cfg.database.path, busy_timeout_ms=self.cfg.database.busy_timeout_ms)
+        db = open_store_db(
+            self.cfg.database.path, busy_timeout_ms=self.cfg.database.busy_timeout_ms
+        )
         try:
             row = db.execute("SELECT value FROM state WHERE key = 'hq_acked_seq'").fetchone()
             acked = int(row[0]) if row else 0

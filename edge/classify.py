@@ -16,6 +16,7 @@ from devices.scanners.checkdigits import gtin_valid
 from edge.events import ScanEvent
 from edge.identity import Pseudonymiser, TokenVerifier, looks_like_token
 
+
 @dataclass
 class ScanClassifier:
     """Turns raw scans into `ScanEvent`s; counts refused app tokens by reason."""
@@ -30,7 +31,9 @@ class ScanClassifier:
     def __post_init__(self) -> None:
         self._loyalty = re.compile(self.loyalty_pattern)
 
-    def classify(self, data: str, symbology: str, now: float, *, role: str = "door", door: str | None = None) -> ScanEvent:
+    def classify(
+        self, data: str, symbology: str, now: float, *, role: str = "door", door: str | None = None
+    ) -> ScanEvent:
         """The `scan` event for one decoded code (never containing a raw identifier)."""
         base = {"symbology": symbology[:40], "role": role, "door": door}
         text = data.strip()

@@ -16,7 +16,9 @@ from devices.protocol import Component, ReadingSink
 from edge import config as c
 
 
-def _serial(dev: c.TerabeeCounter | c.AsciiCounter | c.SerialScanner, sink: ReadingSink) -> Component:
+def _serial(
+    dev: c.TerabeeCounter | c.AsciiCounter | c.SerialScanner, sink: ReadingSink
+) -> Component:
     from devices.serial_reader import SerialReader
 
     if isinstance(dev, c.TerabeeCounter):
@@ -74,10 +76,14 @@ def _camera_scanner(dev: c.CameraScanner, sink: ReadingSink) -> Component:
     from devices.scanners.camera_qr import CameraQrScanner
 
     source = int(dev.source) if dev.source.isdigit() else dev.source
-    return CameraQrScanner(source, sink, device=dev.name, duplicate_window=dev.duplicate_window_ms / 1000)
+    return CameraQrScanner(
+        source, sink, device=dev.name, duplicate_window=dev.duplicate_window_ms / 1000
+    )
 
 
-def component_factory(dev: c.DeviceConfig, sink: ReadingSink, *, pin_factory: Any = None) -> Callable[[], Component]:
+def component_factory(
+    dev: c.DeviceConfig, sink: ReadingSink, *, pin_factory: Any = None
+) -> Callable[[], Component]:
     """A zero-argument factory building the component for one configured device."""
     if isinstance(dev, c.TerabeeCounter | c.AsciiCounter | c.SerialScanner):
         return partial(_serial, dev, sink)

@@ -128,16 +128,12 @@ class CounterBase(DeviceBase, kw_only=True):
 
 
 class TerabeeCounter(CounterBase, tag="terabee", kw_only=True):
-    port: Annotated[
-        str, described("/dev/serial/by-id/… path or VID:PID[:serial]", min_length=1)
-    ]
+    port: Annotated[str, described("/dev/serial/by-id/… path or VID:PID[:serial]", min_length=1)]
     baudrate: Annotated[int, described("serial speed", ge=1200, le=3_000_000)] = 115200
 
 
 class AsciiCounter(CounterBase, tag="ascii_counter", kw_only=True):
-    port: Annotated[
-        str, described("/dev/serial/by-id/… path or VID:PID[:serial]", min_length=1)
-    ]
+    port: Annotated[str, described("/dev/serial/by-id/… path or VID:PID[:serial]", min_length=1)]
     baudrate: Annotated[int, described("serial speed", ge=1200, le=3_000_000)] = 115200
 
 
@@ -166,9 +162,7 @@ class CameraCounter(CounterBase, tag="camera_counter", kw_only=True):
 
 
 class SerialScanner(DeviceBase, tag="serial_scanner", kw_only=True):
-    port: Annotated[
-        str, described("/dev/serial/by-id/… path or VID:PID[:serial]", min_length=1)
-    ]
+    port: Annotated[str, described("/dev/serial/by-id/… path or VID:PID[:serial]", min_length=1)]
     baudrate: Annotated[int, described("serial speed", ge=1200, le=3_000_000)] = 9600
     prefix: Annotated[str, described("prefix the scanner puts before each code")] = ""
     suffix: Annotated[Literal["cr", "lf", "crlf"], described("terminator after each code")] = "cr"
@@ -252,7 +246,9 @@ def store_cross_checks(cfg: StoreConfig, secrets: SecretResolver) -> list[Proble
     try:
         re.compile(cfg.identity.loyalty_pattern)
     except re.error as exc:
-        problems.append(Problem("identity.loyalty_pattern", f"not a valid regular expression: {exc}"))
+        problems.append(
+            Problem("identity.loyalty_pattern", f"not a valid regular expression: {exc}")
+        )
     return problems
 
 

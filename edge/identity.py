@@ -50,7 +50,9 @@ class Pseudonymiser:
         if self.active not in self.keys:
             raise ValueError(f"active key {self.active!r} is not among the keys")
 
-    def pseudonym(self, namespace: Namespace, ident: str, key_id: str | None = None) -> tuple[str, str]:
+    def pseudonym(
+        self, namespace: Namespace, ident: str, key_id: str | None = None
+    ) -> tuple[str, str]:
         """(hex pseudonym, key id) for an identifier; uses the active key unless told."""
         kid = key_id or self.active
         value = normalise_loyalty(ident) if namespace == "loyalty" else ident
@@ -70,7 +72,9 @@ def _mac(key: bytes, body: str) -> str:
     return _b64(hmac.new(key, body.encode(), hashlib.sha256).digest()[:MAC_BYTES])
 
 
-def issue_token(key: bytes, customer: str, now: float, step_s: int = 30, nonce: bytes | None = None) -> str:
+def issue_token(
+    key: bytes, customer: str, now: float, step_s: int = 30, nonce: bytes | None = None
+) -> str:
     """A signed app QR token for `customer`, valid around time `now`."""
     step = int(now // step_s)
     body = f"{TOKEN_PREFIX}.{step}.{_b64(nonce or os.urandom(8))}.{_b64(customer.encode())}"

@@ -128,17 +128,17 @@ class ReadingRouter:
         payloads: list = [event]
         if event.rejected:
             route.rejected[f"token_{event.rejected}"] += 1
-        if event.pseudonym and event.key_id and route.role == "door":
-            if self.windows.admit(event.pseudonym, now):
-                payloads.append(
-                    VisitIdentified(
-                        pseudonym=event.pseudonym,
-                        key_id=event.key_id,
-                        window_start=self.eventlog.clock.iso(now),
-                        via="loyalty" if event.cls == "loyalty" else "app_token",
-                        door=route.door,
-                    )
+        identified = event.pseudonym and event.key_id and route.role == "door"
+        if identified and self.windows.admit(event.pseudonym, now):
+            payloads.append(
+                VisitIdentified(
+                    pseudonym=event.pseudonym,
+                    key_id=event.key_id,
+                    window_start=self.eventlog.clock.iso(now),
+                    via="loyalty" if event.cls == "loyalty" else "app_token",
+                    door=route.door,
                 )
+            )
         self.eventlog.append_many(payloads, route.name, ts=scan.ts)
 
     def _rejected(self, route: DeviceRoute, rejected: Rejected) -> None:
@@ -146,8 +146,12 @@ class ReadingRouter:
         now = rejected.ts or 0.0
         if now - route.last_logged.get(rejected.reason, -1e9) >= 60:
             route.last_logged[rejected.reason] = now
-            log.warning("%s: rejected input (%s), %d so far", route.name, rejected.reason,
-                        route.rejected[rejected.reason])
+            log.warning(
+                "%s: rejected input (%s), %d so far",
+                route.name,
+                rejected.reason,
+                route.rejected[rejected.reason],
+            )
 
     def set_health(self, device: str, state: str, detail: str = "") -> None:
         """Record a health change as a `device.status` event (only on change)."""

@@ -31,7 +31,14 @@ def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, An
     db = open_store_db(cfg.database.path, busy_timeout_ms=cfg.database.busy_timeout_ms)
     try:
         rows = [
-            DoorRow(r["ts"], r["door"], r["direction"], r["count"], bool(r["directional"]), bool(r["clock_ok"]))
+            DoorRow(
+                r["ts"],
+                r["door"],
+                r["direction"],
+                r["count"],
+                bool(r["directional"]),
+                bool(r["clock_ok"]),
+            )
             for r in db.query(
                 "SELECT ts, clock_ok, json_extract(data, '$.door') AS door,"
                 " json_extract(data, '$.direction') AS direction, json_extract(data, '$.count') AS count,"
@@ -40,15 +47,19 @@ def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, An
                 [start, end],
             )
         ]
-        staff = [
-            (r["ts"], r["door"] or "")
-            for r in db.query(
-                "SELECT ts, json_extract(data, '$.door') AS door FROM events WHERE type = 'scan'"
-                " AND json_extract(data, '$.class') = 'staff_badge' AND json_extract(data, '$.role') = 'door'"
-                " AND ts >= ? AND ts < ?",
-                [start, end],
-            )
-        ] if cfg.visits.exclude_staff_badges else []
+        staff = (
+            [
+                (r["ts"], r["door"] or "")
+                for r in db.query(
+                    "SELECT ts, json_extract(data, '$.door') AS door FROM events WHERE type = 'scan'"
+                    " AND json_extract(data, '$.class') = 'staff_badge' AND json_extract(data, '$.role') = 'door'"
+                    " AND ts >= ? AND ts < ?",
+                    [start, end],
+                )
+            ]
+            if cfg.visits.exclude_staff_badges
+            else []
+        )
         summary = summarise(rows, tz, staff_scans=staff, staff_count=cfg.visits.staff_count)
         identified = db.execute(
             "SELECT COUNT(*) FROM events WHERE type = 'visit.identified' AND ts >= ? AND ts < ?",

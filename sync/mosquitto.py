@@ -7,6 +7,7 @@ brings it back on the same port with the same persistence file.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -69,6 +70,10 @@ class MosquittoProcess:
             "log_type warning",
             "log_type notice",
         ]
+        if os.geteuid() == 0:
+            # As root mosquitto drops to the `mosquitto` user, which cannot write our
+            # private (root-owned, 0700) temp dirs; a private broker has no need to.
+            lines.append("user root")
         if persistence:
             lines += [
                 "persistence true",

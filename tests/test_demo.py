@@ -8,8 +8,19 @@ from tests.support import touchpoint
 
 
 def test_demo_headless_prints_an_exact_summary(tmp_path):
-    result = touchpoint("demo", "--stores", "2", "--minutes", "20", "--speed", "600", "--headless",
-                        "--workdir", str(tmp_path), timeout=120)
+    result = touchpoint(
+        "demo",
+        "--stores",
+        "2",
+        "--minutes",
+        "20",
+        "--speed",
+        "600",
+        "--headless",
+        "--workdir",
+        str(tmp_path),
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["exact"] is True

@@ -104,10 +104,14 @@ class SimulatedStore:
         self.config_path = d / "store.toml"
         self.config_path.write_text(STORE_TEMPLATE.format(store=self.store, dir=d))
         self.cfg = load_store_config(self.config_path)
-        self.main = TerabeeEmulator(d / "dev/terabee", sensor="1", start=(self.rng.randrange(60000), 0))
+        self.main = TerabeeEmulator(
+            d / "dev/terabee", sensor="1", start=(self.rng.randrange(60000), 0)
+        )
         self.side = AsciiCounterEmulator(d / "dev/esp32", sensor="side")
         self.scanner = ScannerEmulator(d / "dev/scanner")
-        self.customers = [with_check_digit("26" + f"{self.rng.randrange(10**10):010d}") for _ in range(300)]
+        self.customers = [
+            with_check_digit("26" + f"{self.rng.randrange(10**10):010d}") for _ in range(300)
+        ]
 
     def start(self, *, agent: bool = True) -> None:
         """Plug the devices in and start the agent (in this process unless `agent` is False)."""
@@ -128,7 +132,9 @@ class SimulatedStore:
         for _ in range(arrivals):
             door = self.main if self.rng.random() < 0.8 else self.side
             door.cross("in")
-            self.inside.append((sim_now + self.rng.uniform(300, 2400), "main" if door is self.main else "side"))
+            self.inside.append(
+                (sim_now + self.rng.uniform(300, 2400), "main" if door is self.main else "side")
+            )
             roll = self.rng.random()
             if door is self.main and roll < 0.25:
                 self.scanner.scan(self.rng.choice(self.customers), "]E0")
@@ -194,7 +200,10 @@ def run_demo(
 ) -> dict:
     """Run the demo; returns (and in headless mode prints) the final summary."""
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="touchpoint-demo-"))
-    sims = [SimulatedStore(f"demo-{i + 1:03d}", root / f"store-{i + 1}", seed + i) for i in range(stores)]
+    sims = [
+        SimulatedStore(f"demo-{i + 1:03d}", root / f"store-{i + 1}", seed + i)
+        for i in range(stores)
+    ]
     for sim in sims:
         sim.start()
     sim_start = 11 * 3600.0  # the demo day starts at 11:00, before the lunch peak
@@ -233,8 +242,17 @@ def run_demo(
         exact &= ok
         summary["stores"][sim.store] = {
             k: st[k]
-            for k in ("entries", "exits", "visitors", "occupancy", "identified_visits", "sensor_in",
-                      "sensor_out", "outbox", "last_seq")
+            for k in (
+                "entries",
+                "exits",
+                "visitors",
+                "occupancy",
+                "identified_visits",
+                "sensor_in",
+                "sensor_out",
+                "outbox",
+                "last_seq",
+            )
         } | {"exact": ok}
     summary["exact"] = exact
     if headless:
@@ -242,24 +260,53 @@ def run_demo(
     else:
         for store, s in summary["stores"].items():
             verdict = "exact" if s["exact"] else "MISMATCH"
-            echo(f"{store}: recorded in {s['entries']} out {s['exits']}; sensors in {s['sensor_in']}"
-                 f" out {s['sensor_out']}: {verdict}; {s['identified_visits']} identified visits")
+            echo(
+                f"{store}: recorded in {s['entries']} out {s['exits']}; sensors in {s['sensor_in']}"
+                f" out {s['sensor_out']}: {verdict}; {s['identified_visits']} identified visits"
+            )
         echo(f"databases and configs in {root}")
     return summary
 
 
 @click.command("demo")
-@click.option("--stores", default=1, show_default=True, type=click.IntRange(1, 20),
-              help="How many simulated stores to run.")
-@click.option("--minutes", default=30.0, show_default=True, type=click.FloatRange(1, 24 * 60),
-              help="Simulated store minutes to run.")
-@click.option("--speed", default=120.0, show_default=True, type=click.FloatRange(1, 3600),
-              help="Simulated seconds per real second.")
+@click.option(
+    "--stores",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 20),
+    help="How many simulated stores to run.",
+)
+@click.option(
+    "--minutes",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(1, 24 * 60),
+    help="Simulated store minutes to run.",
+)
+@click.option(
+    "--speed",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(1, 3600),
+    help="Simulated seconds per real second.",
+)
 @click.option("--headless", is_flag=True, help="No live view: print one JSON summary at the end.")
-@click.option("--workdir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Keep configs and databases here (default: a new temp dir).")
-def demo_command(stores: int, minutes: float, speed: float, headless: bool, workdir: Path | None) -> None:
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Keep configs and databases here (default: a new temp dir).",
+)
+def demo_command(
+    stores: int, minutes: float, speed: float, headless: bool, workdir: Path | None
+) -> None:
     """The main job on embedded defaults: emulated devices → store agents → store databases."""
-    summary = run_demo(stores=stores, minutes=minutes, speed=speed, headless=headless,
-                       workdir=workdir, echo=click.echo)
+    summary = run_demo(
+        stores=stores,
+        minutes=minutes,
+        speed=speed,
+        headless=headless,
+        workdir=workdir,
+        echo=click.echo,
+    )
     raise SystemExit(0 if summary["exact"] else 1)

@@ -11,9 +11,9 @@ from devices.emulators.scanner import ScannerEmulator, with_check_digit
 from devices.emulators.terabee import TerabeeEmulator
 from edge.agent import Agent
 from edge.clock import Clock
-from edge.events import DoorCount
 from edge.config import load_store_config
 from edge.configtree import SecretResolver
+from edge.events import DoorCount
 from edge.identity import issue_token
 from tests.edge.agent_support import TOKEN_KEY, door_totals, wait_for, write_store_config
 
@@ -148,7 +148,9 @@ port = "{tmp_path / "by-id-esp32"}"
 """
     cfg = load_store_config(write_store_config(tmp_path, devices))
     # Totals past 65535: a 16-bit tracker would read them as a reset and undercount.
-    counter = AsciiCounterEmulator(tmp_path / "by-id-esp32", sensor="side", start=(2**32 - 5, 70000))
+    counter = AsciiCounterEmulator(
+        tmp_path / "by-id-esp32", sensor="side", start=(2**32 - 5, 70000)
+    )
     counter.plug()
     agent = Agent(cfg, SecretResolver.from_environ(tmp_path / "store.toml"))
     agent.start()
@@ -192,10 +194,16 @@ def test_clock_step_is_recorded_and_early_events_flagged(tmp_path):
         agent.eventlog.flush()
     finally:
         agent.stop()
-    rows = sqlite3.connect(tmp_path / "store.db").execute(
-        "SELECT type, ts, clock_ok, data FROM events WHERE type IN ('door.count', 'clock.step') ORDER BY seq"
-    ).fetchall()
+    rows = (
+        sqlite3.connect(tmp_path / "store.db")
+        .execute(
+            "SELECT type, ts, clock_ok, data FROM events WHERE type IN ('door.count', 'clock.step') ORDER BY seq"
+        )
+        .fetchall()
+    )
     assert [(r[0], r[2]) for r in rows] == [("door.count", 0), ("clock.step", 1), ("door.count", 1)]
     step = json.loads(rows[1][3])
     assert abs(step["offset_s"] - 400 * 86400) < 5 and step["synced"] is True
-    assert rows[0][1] < "2026" <= rows[2][1]  # the early event carries the wrong year until re-based
+    assert (
+        rows[0][1] < "2026" <= rows[2][1]
+    )  # the early event carries the wrong year until re-based

@@ -33,8 +33,17 @@ duplicate_window_ms = 0
 
 def spawn(config, env=None, log=None):
     return subprocess.Popen(
-        [sys.executable, "-c", "from touchpoint.cli import main; main()", "edge", "run", "-c", str(config),
-         "--log-level", "debug"],
+        [
+            sys.executable,
+            "-c",
+            "from touchpoint.cli import main; main()",
+            "edge",
+            "run",
+            "-c",
+            str(config),
+            "--log-level",
+            "debug",
+        ],
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         stdout=log or subprocess.DEVNULL,
         stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
@@ -77,7 +86,10 @@ def test_1000_loyalty_scans_leave_no_raw_number_in_db_wal_or_logs(tmp_path):
     scanner = ScannerEmulator(tmp_path / "by-id-scanner", duplicate_window=0)
     scanner.plug()
     rng = random.Random(11)
-    numbers = [with_check_digit("2" + "".join(rng.choice("0123456789") for _ in range(11))) for _ in range(1000)]
+    numbers = [
+        with_check_digit("2" + "".join(rng.choice("0123456789") for _ in range(11)))
+        for _ in range(1000)
+    ]
     log_path = tmp_path / "agent.log"
     with open(log_path, "wb") as log:
         agent = spawn(config, log=log)
@@ -90,9 +102,15 @@ def test_1000_loyalty_scans_leave_no_raw_number_in_db_wal_or_logs(tmp_path):
             def scans() -> int:
                 return int(touchpoint_status(config)["identified_visits"])
 
-            wait_for(lambda: scans() >= len(set(numbers)), timeout=60, what="1000 identified visits")
+            wait_for(
+                lambda: scans() >= len(set(numbers)), timeout=60, what="1000 identified visits"
+            )
             # Read the WAL while the agent still holds it open (before checkpoint on exit).
-            wal = (tmp_path / "store.db-wal").read_bytes() if (tmp_path / "store.db-wal").exists() else b""
+            wal = (
+                (tmp_path / "store.db-wal").read_bytes()
+                if (tmp_path / "store.db-wal").exists()
+                else b""
+            )
             agent.send_signal(signal.SIGTERM)
             assert agent.wait(10) == 0
         finally:
@@ -143,7 +161,9 @@ def test_edge_status_reports_counts_health_and_outbox(tmp_path):
 
 
 def test_edge_run_with_a_broken_config_exits_2(tmp_path):
-    config = write_store_config(tmp_path, "[[devices]]\ntype = \"terabee\"\nname = \"x\"\nport = \"ttyUSB0\"\n")
+    config = write_store_config(
+        tmp_path, '[[devices]]\ntype = "terabee"\nname = "x"\nport = "ttyUSB0"\n'
+    )
     result = touchpoint("edge", "run", "-c", str(config))
     assert result.returncode == 2
     assert "devices[0].port" in result.stderr

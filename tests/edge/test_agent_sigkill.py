@@ -17,7 +17,15 @@ from tests.support import ROOT
 
 def start_agent(config):
     return subprocess.Popen(
-        [sys.executable, "-c", "from touchpoint.cli import main; main()", "edge", "run", "-c", str(config)],
+        [
+            sys.executable,
+            "-c",
+            "from touchpoint.cli import main; main()",
+            "edge",
+            "run",
+            "-c",
+            str(config),
+        ],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -64,8 +72,11 @@ port = "{tmp_path / "by-id-terabee"}"
         walker.join(10)
         counter.report(clean=True)  # the device's final totals reach the agent
         counter.drain()
-        wait_for(lambda: door_totals(tmp_path / "store.db") == counter.truth, timeout=30,
-                 what=f"door totals {counter.truth}")
+        wait_for(
+            lambda: door_totals(tmp_path / "store.db") == counter.truth,
+            timeout=30,
+            what=f"door totals {counter.truth}",
+        )
         agent.send_signal(signal.SIGTERM)
         assert agent.wait(10) == 0
     finally:

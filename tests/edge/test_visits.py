@@ -14,7 +14,9 @@ def row(ts, direction="in", count=1, door="main", directional=True, clock_ok=Tru
 
 
 def test_directional_visitors_are_entries_per_local_hour():
-    s = summarise([row("2026-06-01T08:10:00.000Z", count=3), row("2026-06-01T08:20:00.000Z", "out")], AMS)
+    s = summarise(
+        [row("2026-06-01T08:10:00.000Z", count=3), row("2026-06-01T08:20:00.000Z", "out")], AMS
+    )
     bucket = s.hours[("main", "2026-06-01T10:00")]  # UTC+2 in summer
     assert (bucket.entries, bucket.exits, bucket.visitors) == (3, 1, 3)
 
@@ -32,18 +34,26 @@ def test_staff_badges_and_daily_staff_count_are_subtracted():
 
 
 def test_occupancy_never_goes_negative():
-    s = summarise([row("2026-06-01T08:00:00.000Z", "out", 4), row("2026-06-01T08:01:00.000Z", count=2)], AMS)
+    s = summarise(
+        [row("2026-06-01T08:00:00.000Z", "out", 4), row("2026-06-01T08:01:00.000Z", count=2)], AMS
+    )
     assert s.occupancy == 2 and s.peak_occupancy == 2
 
 
 def test_impossible_timestamps_with_unsynced_clock_are_excluded():
-    rows = [row("1970-01-01T00:00:05.000Z", clock_ok=False), row("2026-06-01T08:00:00.000Z", clock_ok=False)]
+    rows = [
+        row("1970-01-01T00:00:05.000Z", clock_ok=False),
+        row("2026-06-01T08:00:00.000Z", clock_ok=False),
+    ]
     s = summarise(rows, AMS)
     assert s.excluded == 1 and s.entries == 1
 
 
 def test_day_window_starts_at_opening_time_local():
-    assert day_window("2026-01-15", "08:00", AMS) == ("2026-01-15T07:00:00.000Z", "2026-01-16T07:00:00.000Z")
+    assert day_window("2026-01-15", "08:00", AMS) == (
+        "2026-01-15T07:00:00.000Z",
+        "2026-01-16T07:00:00.000Z",
+    )
 
 
 def test_one_identified_visit_per_window():
