@@ -155,8 +155,8 @@ class CameraCounter(CounterBase, tag="camera_counter", kw_only=True):
     in_side: Annotated[
         Literal["left", "right"], described("side of the directed line that is inside")
     ] = "left"
-    min_area: Annotated[int, described("smallest person blob in pixels", ge=1)] = 300
-    max_area: Annotated[int, described("largest single-person blob in pixels", ge=1)] = 6000
+    min_area: Annotated[int, described("smallest person blob in pixels", ge=1)] = 200
+    max_area: Annotated[int, described("largest single-person blob in pixels", ge=1)] = 1200
     width: Annotated[int, described("analysis frame width", ge=80, le=1920)] = 320
     height: Annotated[int, described("analysis frame height", ge=60, le=1080)] = 240
 
