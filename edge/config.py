@@ -89,6 +89,7 @@ class IdentitySection(Section, kw_only=True):
 
 
 class MqttSection(Section, kw_only=True):
+    enabled: Annotated[bool, described("sync with head office (false: record locally only)")] = True
     host: Annotated[str, described("head-office broker host name", min_length=1)] = "localhost"
     port: Annotated[Port, described("broker port (8883 for TLS)")] = 8883
     tls: Annotated[bool, described("use TLS (required off-site)")] = True

@@ -19,8 +19,8 @@ COMMANDS: dict[str, str] = {
     "config": "touchpoint.config_cli:config_group",
     "demo": "touchpoint.demo:demo_command",
     "devices": "devices.cli:devices_group",
-    "edge": "edge.cli:edge_group",
-    "token": "edge.cli:token_group",
+    "edge": "touchpoint.edge_cli:edge_group",
+    "token": "edge.token_cli:token_group",
     "count-video": "devices.camera.cli:count_video",
     "broker": "sync.broker_cli:broker_group",
 }

@@ -1,4 +1,8 @@
-"""`touchpoint edge …` and `touchpoint token …`: the store agent and app QR tokens."""
+"""`touchpoint edge …`: run the store agent (with its uplink to head office), or see its state.
+
+This lives in `touchpoint/`, the composition root, because running a store joins
+layers that must not import each other: the agent (`edge/`) and the uplink (`sync/`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import logging
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 import click
@@ -55,7 +58,14 @@ def run(config: Path, log_level: str) -> None:
         level=log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
     cfg = _load(config)
-    agent = Agent(cfg, SecretResolver.from_environ(config))
+    secrets = SecretResolver.from_environ(config)
+    extra = {}
+    if cfg.mqtt.enabled:
+        from sync.uplink import uplink_factory
+        from touchpoint import __version__
+
+        extra["uplink"] = uplink_factory(cfg, secrets, __version__)
+    agent = Agent(cfg, secrets, extra_components=extra)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -97,72 +107,3 @@ def status(config: Path, as_json: bool) -> None:
     click.echo(f"  disk {st['disk']['state']} {st['disk']['detail']}")
     for name, dev in st["devices"].items():
         click.echo(f"  {name:<16} {dev['type']:<15} {dev['state']:<12} {dev['detail']}")
-
-
-@click.group("token")
-def token_group() -> None:
-    """App QR tokens: issue them (for the app back end and tests) and verify them."""
-
-
-def _key(key_file: Path) -> bytes:
-    try:
-        key = key_file.read_bytes().rstrip(b"\r\n")
-    except OSError as exc:
-        raise click.UsageError(f"{key_file}: cannot read key file: {exc.strerror}") from None
-    if not key:
-        raise click.UsageError(f"{key_file}: key file is empty")
-    return key
-
-
-@token_group.command("issue")
-@click.option(
-    "--key-file",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="File holding the app token signing key.",
-)
-@click.option("--customer", required=True, help="App customer id to put in the token.")
-@click.option(
-    "--step",
-    "step_s",
-    default=30,
-    show_default=True,
-    type=click.IntRange(5, 3600),
-    help="Time step in seconds (must match the stores' identity.token_step_s).",
-)
-@click.option(
-    "--at", "at", type=float, default=None, help="Issue as of this Unix time (default: now)."
-)
-def issue(key_file: Path, customer: str, step_s: int, at: float | None) -> None:
-    """Print a signed, short-lived app QR token for CUSTOMER."""
-    from edge.identity import issue_token
-
-    click.echo(issue_token(_key(key_file), customer, time.time() if at is None else at, step_s))
-
-
-@token_group.command("verify")
-@click.argument("token")
-@click.option(
-    "--key-file",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="File holding the app token signing key.",
-)
-@click.option(
-    "--step",
-    "step_s",
-    default=30,
-    show_default=True,
-    type=click.IntRange(5, 3600),
-    help="Time step in seconds.",
-)
-@click.option(
-    "--at", "at", type=float, default=None, help="Verify as of this Unix time (default: now)."
-)
-def verify(token: str, key_file: Path, step_s: int, at: float | None) -> None:
-    """Check TOKEN's signature and freshness; exit 0 if valid, 1 with the reason if not."""
-    from edge.identity import TokenVerifier
-
-    result = TokenVerifier(_key(key_file), step_s).verify(token, time.time() if at is None else at)
-    click.echo(json.dumps({"valid": result.valid, "reason": result.reason, "step": result.step}))
-    raise SystemExit(0 if result.valid else 1)
