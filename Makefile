@@ -9,14 +9,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# System packages the project runs against: the broker (tests and demo start their own).
-APT_PACKAGES := mosquitto
+# System packages the project runs against: the broker (tests and demo start their own)
+# and PostgreSQL (the HQ tests start a throwaway cluster with its initdb).
+APT_PACKAGES := mosquitto postgresql
 
 .PHONY: test demo lint system-deps venv bench clean
 
 system-deps:
 	@missing=""; \
 	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \

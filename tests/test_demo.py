@@ -1,4 +1,4 @@
-"""`touchpoint demo --headless`: the main job runs end to end and its counts are exact."""
+"""`touchpoint demo --headless`: the chain runs end to end and every count agrees exactly."""
 
 from __future__ import annotations
 
@@ -26,5 +26,6 @@ def test_demo_headless_prints_an_exact_summary(tmp_path):
     assert summary["exact"] is True
     assert set(summary["stores"]) == {"demo-001", "demo-002"}
     for store in summary["stores"].values():
-        assert store["entries"] == store["sensor_in"] > 0
-        assert store["exits"] == store["sensor_out"]
+        assert store["entries"] == store["sensor_in"] == store["hq_in"] > 0
+        assert store["exits"] == store["sensor_out"] == store["hq_out"]
+        assert store["hq_acked"] == store["last_seq"]

@@ -14,7 +14,6 @@ import json
 import math
 import random
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,10 @@ from edge.config import load_store_config
 from edge.configtree import SecretResolver
 from edge.identity import issue_token
 from edge.status import store_status
+from sync.hq.ingest import Ingester, IngestSettings
+from sync.hq.sqlite_store import SqliteHqStore
+from sync.mosquitto import MosquittoProcess
+from sync.uplink import uplink_factory
 
 STORE_TEMPLATE = """
 [store]
@@ -49,8 +52,11 @@ id = "k1"
 file = "chain-key-k1"
 
 [mqtt]
+enabled = {mqtt_enabled}
+host = "127.0.0.1"
+port = {mqtt_port}
 tls = false
-port = 1883
+password_file = ""
 
 [[devices]]
 type = "terabee"
@@ -87,6 +93,7 @@ class SimulatedStore:
     store: str
     root: Path
     seed: int
+    mqtt_port: int | None = None  # the demo broker; None = record locally only
     agent: Agent | None = None
     rng: random.Random = field(init=False)
     inside: list[tuple[float, str]] = field(default_factory=list)
@@ -102,7 +109,14 @@ class SimulatedStore:
         (d / "chain-key-k1").write_bytes(chain)
         (d / "app-token-key").write_bytes(self.token_key)
         self.config_path = d / "store.toml"
-        self.config_path.write_text(STORE_TEMPLATE.format(store=self.store, dir=d))
+        self.config_path.write_text(
+            STORE_TEMPLATE.format(
+                store=self.store,
+                dir=d,
+                mqtt_enabled=str(self.mqtt_port is not None).lower(),
+                mqtt_port=self.mqtt_port or 1883,
+            )
+        )
         self.cfg = load_store_config(self.config_path)
         self.main = TerabeeEmulator(
             d / "dev/terabee", sensor="1", start=(self.rng.randrange(60000), 0)
@@ -118,7 +132,9 @@ class SimulatedStore:
         for dev in (self.main, self.side, self.scanner):
             dev.plug()
         if agent:
-            self.agent = Agent(self.cfg, SecretResolver.from_environ(self.config_path))
+            secrets = SecretResolver.from_environ(self.config_path)
+            extra = {"uplink": uplink_factory(self.cfg, secrets)} if self.cfg.mqtt.enabled else {}
+            self.agent = Agent(self.cfg, secrets, extra_components=extra)
             self.agent.start()
         for dev in (self.main, self.side, self.scanner):
             dev.wait_connected(10)
@@ -188,9 +204,25 @@ class SimulatedStore:
             dev.close()
 
 
+def hq_totals(hq_db: Path) -> dict[str, dict[str, int]]:
+    """Per-store entries, exits and acked seq as head office has them."""
+    store = SqliteHqStore(hq_db)
+    try:
+        totals: dict[str, dict[str, int]] = {}
+        for name, _door, _hour, n_in, n_out in store.door_counts():
+            t = totals.setdefault(name, {"in": 0, "out": 0, "acked": 0})
+            t["in"] += n_in
+            t["out"] += n_out
+        for name, mark in store.marks().items():
+            totals.setdefault(name, {"in": 0, "out": 0, "acked": 0})["acked"] = mark.acked_through
+        return totals
+    finally:
+        store.close()
+
+
 def run_demo(
     *,
-    stores: int = 1,
+    stores: int = 3,
     minutes: float = 30.0,
     speed: float = 120.0,
     headless: bool = False,
@@ -198,62 +230,99 @@ def run_demo(
     seed: int = 7,
     echo=print,
 ) -> dict:
-    """Run the demo; returns (and in headless mode prints) the final summary."""
+    """Run the chain demo; returns (and in headless mode prints) the final summary."""
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="touchpoint-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    broker = MosquittoProcess(root / "broker").start()
+    hq_db = root / "hq.db"
+    ingester = Ingester(
+        IngestSettings(client_id="demo-hq", host=broker.host, port=broker.port, gap_timeout_s=5.0),
+        lambda: SqliteHqStore(hq_db),
+    )
+    ingester.start()
+    ingester.subscribed.wait(10)
     sims = [
-        SimulatedStore(f"demo-{i + 1:03d}", root / f"store-{i + 1}", seed + i)
+        SimulatedStore(
+            f"demo-{i + 1:03d}", root / f"store-{i + 1}", seed + i, mqtt_port=broker.port
+        )
         for i in range(stores)
     ]
-    for sim in sims:
-        sim.start()
+    try:
+        for sim in sims:
+            sim.start()
+        _simulate(sims, minutes, speed, headless, hq_db, echo)
+        for sim in sims:
+            sim.settle()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # let head office catch up with every store
+            hq = hq_totals(hq_db)
+            if all(hq.get(s.store, {}).get("acked", -1) == s.status()["last_seq"] for s in sims):
+                break
+            time.sleep(0.2)
+    finally:
+        for sim in sims:
+            sim.stop()
+        ingester.stop()
+        broker.stop()
+    return _summarise(sims, hq_totals(hq_db), root, minutes, headless, echo)
+
+
+def _simulate(sims, minutes, speed, headless, hq_db, echo) -> None:
     sim_start = 11 * 3600.0  # the demo day starts at 11:00, before the lunch peak
     sim_now = sim_start
     tick = 0.05
     last_print = 0.0
-    stop = threading.Event()
-    try:
-        while sim_now - sim_start < minutes * 60 and not stop.is_set():
-            wall = time.time()
-            for sim in sims:
-                sim.step(sim_now, tick * speed / 60, wall)
-                if sim.agent:
-                    sim.agent.tick()
-            sim_now += tick * speed
-            if not headless and time.monotonic() - last_print >= 1.0:
-                last_print = time.monotonic()
-                clock = time.strftime("%H:%M", time.gmtime(sim_now))
-                for sim in sims:
-                    st = sim.status()
-                    echo(
-                        f"{clock} {sim.store}: in {st['entries']:>4} out {st['exits']:>4}"
-                        f" visitors {st['visitors']:>6g} occupancy {st['occupancy']:>3}"
-                        f" identified {st['identified_visits']:>3}"
-                        f" | sensors in {st['sensor_in']:>4} out {st['sensor_out']:>4}"
-                    )
-            time.sleep(tick)
-    finally:
+    while sim_now - sim_start < minutes * 60:
+        wall = time.time()
         for sim in sims:
-            sim.stop()
+            sim.step(sim_now, tick * speed / 60, wall)
+            if sim.agent:
+                sim.agent.tick()
+        sim_now += tick * speed
+        if not headless and time.monotonic() - last_print >= 1.0:
+            last_print = time.monotonic()
+            clock = time.strftime("%H:%M", time.gmtime(sim_now))
+            hq = hq_totals(hq_db)
+            for sim in sims:
+                st = sim.status()
+                h = hq.get(sim.store, {"in": 0, "out": 0})
+                echo(
+                    f"{clock} {sim.store}: store in {st['entries']:>4} out {st['exits']:>4}"
+                    f" occupancy {st['occupancy']:>3} identified {st['identified_visits']:>3}"
+                    f" | HQ in {h['in']:>4} out {h['out']:>4}"
+                    f" | sensors in {st['sensor_in']:>4} out {st['sensor_out']:>4}"
+                )
+        time.sleep(tick)
+
+
+def _summarise(sims, hq, root, minutes, headless, echo) -> dict:
     summary = {"workdir": str(root), "simulated_minutes": minutes, "stores": {}}
     exact = True
     for sim in sims:
         st = sim.status()
-        ok = (st["entries"], st["exits"]) == (st["sensor_in"], st["sensor_out"])
+        h = hq.get(sim.store, {"in": 0, "out": 0, "acked": 0})
+        ok = (
+            (st["entries"], st["exits"])
+            == (st["sensor_in"], st["sensor_out"])
+            == (h["in"], h["out"])
+        )
+        ok = ok and h["acked"] == st["last_seq"]
         exact &= ok
-        summary["stores"][sim.store] = {
-            k: st[k]
-            for k in (
-                "entries",
-                "exits",
-                "visitors",
-                "occupancy",
-                "identified_visits",
-                "sensor_in",
-                "sensor_out",
-                "outbox",
-                "last_seq",
-            )
-        } | {"exact": ok}
+        keys = (
+            "entries",
+            "exits",
+            "visitors",
+            "identified_visits",
+            "sensor_in",
+            "sensor_out",
+            "last_seq",
+        )
+        summary["stores"][sim.store] = {k: st[k] for k in keys} | {
+            "hq_in": h["in"],
+            "hq_out": h["out"],
+            "hq_acked": h["acked"],
+            "exact": ok,
+        }
     summary["exact"] = exact
     if headless:
         echo(json.dumps(summary, sort_keys=True))
@@ -261,8 +330,9 @@ def run_demo(
         for store, s in summary["stores"].items():
             verdict = "exact" if s["exact"] else "MISMATCH"
             echo(
-                f"{store}: recorded in {s['entries']} out {s['exits']}; sensors in {s['sensor_in']}"
-                f" out {s['sensor_out']}: {verdict}; {s['identified_visits']} identified visits"
+                f"{store}: sensors in {s['sensor_in']} out {s['sensor_out']}; store in {s['entries']}"
+                f" out {s['exits']}; HQ in {s['hq_in']} out {s['hq_out']} (acked {s['hq_acked']}"
+                f" of {s['last_seq']}): {verdict}"
             )
         echo(f"databases and configs in {root}")
     return summary
@@ -271,7 +341,7 @@ def run_demo(
 @click.command("demo")
 @click.option(
     "--stores",
-    default=1,
+    default=3,
     show_default=True,
     type=click.IntRange(1, 20),
     help="How many simulated stores to run.",
@@ -300,7 +370,7 @@ def run_demo(
 def demo_command(
     stores: int, minutes: float, speed: float, headless: bool, workdir: Path | None
 ) -> None:
-    """The main job on embedded defaults: emulated devices → store agents → store databases."""
+    """The main job on embedded defaults: emulated devices → store agents → MQTT → head office."""
     summary = run_demo(
         stores=stores,
         minutes=minutes,

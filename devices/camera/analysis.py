@@ -99,6 +99,13 @@ class LineCounter:
         raw = self._bg.apply(small, learningRate=rate)
         # 255 = foreground, 127 = shadow, 0 = background: keep only the foreground.
         _, mask = cv2.threshold(raw, 200, 255, cv2.THRESH_BINARY)
+        import os
+        tau = float(os.environ.get("TAU", "0"))
+        if tau:
+            shadow = cv2.inRange(raw, 100, 150)
+            dens = cv2.blur(mask, (5, 5))
+            _, dens = cv2.threshold(dens, tau * 255, 255, cv2.THRESH_BINARY)
+            mask = cv2.bitwise_or(mask, cv2.bitwise_and(shadow, dens))
         if cv2.countNonZero(mask) > self.config.relearn_fraction * mask.size:
             self._bg.apply(small, learningRate=1.0)
             self.relearns += 1

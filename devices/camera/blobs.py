@@ -1,13 +1,22 @@
 """Foreground mask → person detections: size filter, and splitting of merged people.
 
 Seen from above, a person is a blob about `aspect` times wider (shoulders) than deep.
-Two people walking side by side merge into one blob that is either bigger than any
-single person or clearly too wide for its depth; such a blob is cut into n pieces of
-equal pixel count along its widest axis, and each piece becomes a detection.
+Several people touching make one blob; how it is cut depends on what is known:
+
+- Tracked people whose predicted positions fall inside the blob (`seeds`) are the
+  best guide. If the blob's size and shape allow that many people, its pixels are
+  shared out by nearest predicted centre (a few k-means steps started at the
+  predictions), so each piece is already tied to its track and the cut runs between
+  the people whatever direction they walk. If the blob is too small or too compact
+  for them all (one walks over or right past the other), it is reported once,
+  `shared` by those tracks, which then coast on their own motion until they part.
+- Otherwise (people who came into view together) a blob bigger than one person, or
+  clearly too wide for its depth, is cut into equal pieces along its long axis.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import cv2
@@ -16,13 +25,19 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Blob:
-    """One detection in analysis pixels: centre, area, box, and how many people it holds."""
+    """One detection in analysis pixels: centre, area, box, and how many people it holds.
+
+    `track` is the id of the tracked person a piece was cut for; `shared` lists the
+    tracked people that a blob too compact to cut holds together.
+    """
 
     x: float
     y: float
     area: float
     box: tuple[int, int, int, int]  # x, y, w, h of the connected component it came from
     people: int = 1
+    track: int | None = None
+    shared: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -35,36 +50,80 @@ class BlobRules:
     max_people: int = 4  # a bigger blob is a lighting change or a crowd, not people to count
 
 
-def find_blobs(mask: np.ndarray, rules: BlobRules) -> list[Blob]:
-    """Connected components of a binary mask, filtered by size, merged people split."""
+def find_blobs(
+    mask: np.ndarray, rules: BlobRules, seeds: Mapping[int, tuple[float, float]] | None = None
+) -> list[Blob]:
+    """Connected components of a binary mask, filtered by size, merged people split.
+
+    `seeds` maps track ids to predicted positions of people already being tracked.
+    """
     n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
     fh, fw = mask.shape[:2]
-    blobs: list[Blob] = []
+    keep = []
     for i in range(1, n):
         area = float(stats[i, cv2.CC_STAT_AREA])
-        if area < rules.min_area or area > rules.max_area * rules.max_people:
-            continue
+        if rules.min_area <= area <= rules.max_area * rules.max_people:
+            keep.append(i)
+    claims = _claims(keep, stats, centroids, seeds or {})
+    blobs: list[Blob] = []
+    for i in keep:
+        area = float(stats[i, cv2.CC_STAT_AREA])
         box = tuple(int(v) for v in stats[i, :4])
-        cx, cy = centroids[i]
-        if area <= rules.max_area * 0.6:
+        cx, cy = (float(v) for v in centroids[i])
+        mine = claims.get(i, [])
+        if area <= rules.max_area * 0.6 and len(mine) < 2:
             # Too small to be two people: skip the pixel-level shape analysis (speed).
-            blobs.append(Blob(float(cx), float(cy), area, box))
+            blobs.append(Blob(cx, cy, area, box))
             continue
+        pts = _pixels(labels, i, box)
         # A person cut by the frame edge looks wide and shallow: judge it by area only.
         cut = box[0] == 0 or box[1] == 0 or box[0] + box[2] == fw or box[1] + box[3] == fh
-        blobs.extend(_split(labels, i, area, box, rules, cut))
+        people = _people(pts, area, rules, cut)
+        if len(mine) >= 2:
+            if people >= len(mine):
+                pieces = _split_by_seeds(pts, area, box, mine, seeds or {})
+                if pieces:
+                    blobs.extend(pieces)
+                    continue
+            blobs.append(Blob(cx, cy, area, box, len(mine), shared=tuple(mine)))
+            continue
+        if people == 1:
+            blobs.append(Blob(cx, cy, area, box))
+        else:
+            blobs.extend(_split_by_shape(pts, area, box, people))
     return blobs
 
 
-def _split(labels, i: int, area: float, box, rules: BlobRules, cut: bool) -> list[Blob]:
+def _claims(keep, stats, centroids, seeds) -> dict[int, list[int]]:
+    # Each prediction belongs to the nearest kept component whose box (plus a margin
+    # for a person drifting off their prediction) contains it.
+    claims: dict[int, list[int]] = {}
+    for tid, (sx, sy) in seeds.items():
+        best, best_d = None, np.inf
+        for i in keep:
+            x, y, w, h = stats[i, :4]
+            m = 0.15 * max(w, h) + 1
+            if x - m <= sx <= x + w + m and y - m <= sy <= y + h + m:
+                d = (centroids[i][0] - sx) ** 2 + (centroids[i][1] - sy) ** 2
+                if d < best_d:
+                    best, best_d = i, d
+        if best is not None:
+            claims.setdefault(best, []).append(tid)
+    return claims
+
+
+def _pixels(labels: np.ndarray, i: int, box) -> np.ndarray:
     x, y, w, h = box
     ys, xs = np.nonzero(labels[y : y + h, x : x + w] == i)
-    pts = np.stack([xs + x, ys + y], axis=1).astype(np.float32)
-    mean = pts.mean(axis=0)
-    centred = pts - mean
-    # Principal axes give width and depth whatever the walking direction.
-    evals, evecs = np.linalg.eigh(np.cov(centred.T) + np.eye(2) * 1e-3)
-    major = evecs[:, 1]
+    return np.stack([xs + x, ys + y], axis=1).astype(np.float32)
+
+
+def _people(pts: np.ndarray, area: float, rules: BlobRules, cut: bool) -> int:
+    """How many people a blob's size and shape say it holds."""
+    if area <= rules.max_area * 0.6:
+        return 1
+    centred = pts - pts.mean(axis=0)
+    evals = np.linalg.eigvalsh(np.cov(centred.T) + np.eye(2) * 1e-3)
     ratio = float(np.sqrt(evals[1] / evals[0]))
     # Between 1x and 1.4x the largest person a blob may be one big person: shape decides.
     by_area = int(area / rules.max_area + 0.6)
@@ -73,13 +132,35 @@ def _split(labels, i: int, area: float, box, rules: BlobRules, cut: bool) -> lis
     by_shape = 1 + int(ratio >= 1.45 * rules.aspect) + int(ratio >= 2.6 * rules.aspect)
     if cut:
         by_shape = 1
-    people = max(1, min(rules.max_people, max(by_area, by_shape)))
-    if people == 1:
-        return [Blob(float(mean[0]), float(mean[1]), area, box)]
-    t = centred @ major
-    order = np.argsort(t)
+    return max(1, min(rules.max_people, max(by_area, by_shape)))
+
+
+def _split_by_shape(pts: np.ndarray, area: float, box, people: int) -> list[Blob]:
+    # Principal axes give width and depth whatever the walking direction.
+    mean = pts.mean(axis=0)
+    centred = pts - mean
+    _, evecs = np.linalg.eigh(np.cov(centred.T) + np.eye(2) * 1e-3)
+    order = np.argsort(centred @ evecs[:, 1])
     out = []
     for chunk in np.array_split(order, people):
         c = pts[chunk].mean(axis=0)
         out.append(Blob(float(c[0]), float(c[1]), area / people, box, people))
     return out
+
+
+def _split_by_seeds(pts, area: float, box, ids: list[int], seeds) -> list[Blob]:
+    """Share a blob's pixels out among tracked people by nearest centre; [] if one gets none."""
+    centres = np.array([seeds[t] for t in ids], np.float32)
+    for _ in range(3):
+        d = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        nearest = d.argmin(axis=1)
+        counts = np.bincount(nearest, minlength=len(ids))
+        # A piece under a quarter of a fair share is not a person: cannot cut this blob.
+        if counts.min() < 0.25 * len(pts) / len(ids):
+            return []
+        for k in range(len(ids)):
+            centres[k] = pts[nearest == k].mean(axis=0)
+    return [
+        Blob(float(c[0]), float(c[1]), float(n), box, len(ids), track=t)
+        for c, n, t in zip(centres, counts, ids, strict=True)
+    ]

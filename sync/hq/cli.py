@@ -1,0 +1,95 @@
+"""`touchpoint hq …`: the head-office ingester."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from edge.configtree import ConfigError, SecretResolver
+
+
+def load_config(config: Path):
+    """Load an HQ config or exit 2 listing every problem."""
+    from sync.hq.config import load_hq_config
+
+    try:
+        return load_hq_config(config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(problem.render(exc.file), err=True)
+        raise SystemExit(2) from None
+
+
+def ingester_from_config(cfg, secrets: SecretResolver):
+    """An `Ingester` for an HQ config (its store opens the configured backend)."""
+    from sync.hq.ingest import Ingester, IngestSettings
+    from sync.hq.storage import open_hq_store
+
+    m = cfg.mqtt
+    settings = IngestSettings(
+        client_id=cfg.hq.id,
+        host=m.host,
+        port=m.port,
+        username=m.username,
+        password=secrets.read(m.password_file).decode() if m.password_file else None,
+        tls=m.tls,
+        ca_file=m.ca_file or None,
+        keepalive_s=m.keepalive_s,
+        session_expiry_s=m.session_expiry_s,
+        gap_timeout_s=cfg.ingest.gap_timeout_s,
+        max_batch_bytes=cfg.ingest.max_batch_kib * 1024,
+    )
+    return Ingester(settings, lambda: open_hq_store(cfg.database, secrets))
+
+
+@click.group("hq")
+def hq_group() -> None:
+    """Head office: ingest store events over MQTT."""
+
+
+@hq_group.command("run")
+@click.option(
+    "-c",
+    "--config",
+    "config",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="HQ config file (TOML).",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Log verbosity.",
+)
+def run(config: Path, log_level: str) -> None:
+    """Run one ingester until SIGTERM/SIGINT (start several to share the load)."""
+    from edge.sdnotify import Notifier
+
+    logging.basicConfig(
+        level=log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    cfg = load_config(config)
+    ingester = ingester_from_config(cfg, SecretResolver.from_environ(config))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    notifier = Notifier()
+    ingester.start()
+    notifier.ready(f"ingester {cfg.hq.id}")
+    interval = min(1.0, notifier.watchdog_interval or 1.0)
+    while not stop.wait(interval):
+        if not ingester.alive:
+            logging.getLogger("sync.hq").error("ingest worker died; exiting for a restart")
+            raise SystemExit(1)
+        notifier.watchdog()
+    notifier.stopping()
+    ingester.stop()
+    click.echo(json.dumps(ingester.stats.__dict__ | {"gaps": len(ingester.stats.gaps)}), err=True)

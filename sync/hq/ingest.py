@@ -1,0 +1,304 @@
+"""HQ ingester: stores' batches → HQ database, acks back, gaps repaired.
+
+- Subscribes `$share/hq/touchpoint/v1/+/up/events` (MQTT v5 shared subscription: N
+  ingesters split the load) and `touchpoint/v1/+/up/state` (plain: every ingester
+  sees liveness; retained states are not delivered to shared subscriptions).
+- paho's `manual_ack`: a batch is PUBACKed only after the transaction that stored it
+  has committed, so a crash between the two makes the broker deliver it again.
+- Messages are group-committed: the worker takes what has arrived (up to
+  `max_group`) and stores it in one transaction.
+- Every event's payload is validated against the schema; a bad one is stored with
+  its reason (it still counts for contiguity, so one bad event cannot stall a
+  store) and is left out of the feeds. A bad batch (JSON, size, store ≠ topic,
+  seq range) goes to the dead-letter table with the reason.
+- After each commit the per-store contiguous watermark is published retained on
+  `down/ack`. A store whose events stop at a gap for `gap_timeout_s` is sent
+  `resend_from` the first missing seq.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge.events import decode_data
+from sync import wire
+from sync.hq.storage import EventRow, HqStore
+
+log = logging.getLogger(__name__)
+
+SHARE_GROUP = "hq"
+
+
+def iso_now() -> str:
+    """Current UTC time, ISO-8601 with milliseconds."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
+
+
+@dataclass
+class IngestSettings:
+    """Connection and behaviour of one ingester process."""
+
+    client_id: str
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    keepalive_s: int = 30
+    session_expiry_s: int = 86400
+    gap_timeout_s: float = 10.0
+    max_batch_bytes: int = 256 * 1024
+    max_group: int = 64
+    receive_maximum: int = 64
+
+
+@dataclass
+class IngestStats:
+    """What the ingester has done, for logs, tests and the dashboard."""
+
+    batches: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    invalid_events: int = 0
+    stale_wills: int = 0
+    resend_requests: int = 0
+    commits: int = 0
+    connected: bool = False
+    last_error: str = ""
+    gaps: dict[str, float] = field(default_factory=dict)
+
+
+def rows_from_batch(batch: wire.Batch) -> tuple[list[EventRow], int]:
+    """Validate each event's payload; returns rows (bad ones marked) and the count of bad."""
+    rows, bad = [], 0
+    for ev in batch.events:
+        error = None
+        try:
+            decode_data(ev.type, bytes(ev.data))
+        except ValueError as exc:
+            error = str(exc)[:500]
+            bad += 1
+        rows.append(
+            EventRow(
+                store=batch.store,
+                seq=ev.seq,
+                id=ev.id,
+                type=ev.type,
+                ts=ev.ts,
+                device=ev.device,
+                data=bytes(ev.data).decode("utf-8", "replace"),
+                clock_ok=ev.clock_ok,
+                boot_id=ev.boot_id,
+                error=error,
+            )
+        )
+    return rows, bad
+
+
+class Ingester:
+    """One HQ ingester: an MQTT client plus a worker thread that owns the database."""
+
+    def __init__(self, settings: IngestSettings, store_factory: Callable[[], HqStore]) -> None:
+        self.s = settings
+        self.store_factory = store_factory
+        self.stats = IngestStats()
+        self._inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._acked: dict[str, int] = {}
+        self._max_seq: dict[str, int] = {}
+        self._gap_since: dict[str, float] = {}
+        self._last_resend: dict[str, float] = {}
+        self.subscribed = threading.Event()
+        self.client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.s
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if s.username:
+            client.username_pw_set(s.username, s.password)
+        if s.tls:
+            client.tls_set(ca_certs=s.ca_file or None)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        return client
+
+    def _on_subscribe(self, client, userdata, mid, reasons, properties) -> None:
+        failed = [r for r in reasons if r.is_failure]
+        if failed:
+            self.stats.last_error = f"subscription refused: {failed}"
+            log.error("ingest: %s", self.stats.last_error)
+        else:
+            self.subscribed.set()
+
+    def _on_connect(self, client, userdata, flags, reason, properties) -> None:
+        if reason.is_failure:
+            self.stats.last_error = f"broker refused connection: {reason}"
+            log.error("ingest: %s", self.stats.last_error)
+            return
+        self.stats.connected = True
+        client.subscribe(
+            [
+                (f"$share/{SHARE_GROUP}/{wire.PREFIX}/+/up/events", 1),
+                (f"{wire.PREFIX}/+/up/state", 1),
+            ]
+        )
+
+    def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
+        self.stats.connected = False
+        self.subscribed.clear()
+
+    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+        self._inbox.put(msg)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect (in the background) and start the worker."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="hq-ingest", daemon=True)
+        self._thread.start()
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.s.session_expiry_s
+        props.ReceiveMaximum = self.s.receive_maximum
+        self.client.connect_async(
+            self.s.host,
+            self.s.port,
+            keepalive=self.s.keepalive_s,
+            clean_start=False,
+            properties=props,
+        )
+        self.client.loop_start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Finish the messages in hand, then disconnect."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- worker ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        store = self.store_factory()
+        try:
+            for mark in store.marks().values():
+                self._acked[mark.store] = mark.acked_through
+                self._max_seq[mark.store] = mark.max_seq
+            while not self._stop.is_set() or not self._inbox.empty():
+                try:
+                    first = self._inbox.get(timeout=0.2)
+                except queue.Empty:
+                    self._check_gaps()
+                    if self._stop.is_set():
+                        return
+                    continue
+                group = [first]
+                while len(group) < self.s.max_group:
+                    try:
+                        group.append(self._inbox.get_nowait())
+                    except queue.Empty:
+                        break
+                self._handle(store, group)
+                self._check_gaps()
+        finally:
+            store.close()
+
+    def _handle(self, store: HqStore, group: list[mqtt.MQTTMessage]) -> None:
+        received = iso_now()
+        rows: list[EventRow] = []
+        for msg in group:
+            parsed = wire.parse_topic(msg.topic)
+            if parsed is None:
+                store.dead_letter(
+                    msg.topic, None, "not a touchpoint/v1 topic", msg.payload, received
+                )
+                self.stats.dead_letters += 1
+                continue
+            topic_store, kind = parsed
+            try:
+                if kind == "up/state":
+                    self._state(store, topic_store, msg.payload, received)
+                elif kind == "up/events":
+                    batch = wire.decode_batch(msg.payload, topic_store, self.s.max_batch_bytes)
+                    batch_rows, bad = rows_from_batch(batch)
+                    rows.extend(batch_rows)
+                    self.stats.invalid_events += bad
+                    self.stats.batches += 1
+            except wire.WireError as exc:
+                store.dead_letter(msg.topic, topic_store, str(exc)[:500], msg.payload, received)
+                self.stats.dead_letters += 1
+                log.warning("ingest: dead-lettered a message on %s: %s", msg.topic, exc)
+        if rows:
+            outcome = store.ingest(rows, received)
+            self.stats.inserted += outcome.inserted
+            self.stats.duplicates += outcome.duplicates
+            self.stats.commits += 1
+            for name, acked in outcome.acked.items():
+                self._max_seq[name] = outcome.max_seq.get(name, acked)
+                self._publish_ack(name, acked)
+        # Only now, with everything committed, tell the broker it may forget these.
+        for msg in group:
+            if msg.qos > 0:
+                self.client.ack(msg.mid, msg.qos)
+
+    def _state(self, store: HqStore, name: str, payload: bytes, received: str) -> None:
+        if not payload:  # a retained message being cleared
+            return
+        state = wire.decode_state(payload)
+        if not store.record_state(name, state, received):
+            self.stats.stale_wills += 1
+            log.info("ingest: ignored stale will of %s (boot %s)", name, state.boot_id)
+
+    def _publish_ack(self, name: str, acked: int) -> None:
+        # Published after every commit that touched the store, even when unchanged: an
+        # ack lost in a crash must not leave the store resending forever.
+        self._acked[name] = acked
+        payload = wire.encode(wire.Ack(v=1, acked_through_seq=acked))
+        self.client.publish(wire.topic(name, "down", "ack"), payload, qos=1, retain=True)
+
+    def _check_gaps(self) -> None:
+        """Ask a store to resend what is missing once a gap has lasted `gap_timeout_s`."""
+        now = time.monotonic()
+        for name, max_seq in self._max_seq.items():
+            acked = self._acked.get(name, 0)
+            if max_seq <= acked:
+                self._gap_since.pop(name, None)
+                continue
+            since = self._gap_since.setdefault(name, now)
+            waited = now - since
+            last = self._last_resend.get(name, 0.0)
+            if waited >= self.s.gap_timeout_s and now - last >= self.s.gap_timeout_s:
+                self._last_resend[name] = now
+                self.stats.resend_requests += 1
+                cmd = wire.encode(wire.Command(v=1, cmd="resend_from", seq=acked + 1))
+                self.client.publish(wire.topic(name, "down", "cmd"), cmd, qos=1)
+                log.info("ingest: %s has a gap after seq %d; asked to resend", name, acked)
+        self.stats.gaps = {n: now - t for n, t in self._gap_since.items()}

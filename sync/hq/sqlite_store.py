@@ -1,0 +1,209 @@
+"""HqStore on SQLite: the embedded default, one file, one writer at a time.
+
+One connection per instance, guarded by a lock so the ingester thread and a status
+reader may share it. Several instances (or processes) on one file are correct but
+serialised: every write transaction starts with BEGIN IMMEDIATE, so the second
+writer waits (busy_timeout) instead of failing to upgrade a read lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sync.hq import schema
+from sync.hq.storage import (
+    DEAD_LETTER_COLUMNS,
+    MARK_COLUMNS,
+    EventRow,
+    IngestOutcome,
+    StoreMark,
+    advance_watermark,
+    by_store,
+    clean_text,
+    dead_letter_text,
+    is_stale_will,
+    make_mark,
+    prefix_sql,
+    screen,
+    state_json,
+)
+from sync.wire import StoreState
+
+_INSERT = (
+    "INSERT INTO hq_events (store, seq, id, type, ts, device, data, clock_ok, boot_id, error,"
+    " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (store, seq) DO NOTHING"
+)
+_PREFIX = prefix_sql("?")
+
+_DOOR_COUNTS = """
+SELECT store, json_extract(data, '$.door') AS door, substr(ts, 1, 13) || ':00' AS hour,
+    sum(CASE WHEN json_extract(data, '$.direction') = 'in'
+        THEN json_extract(data, '$.count') ELSE 0 END),
+    sum(CASE WHEN json_extract(data, '$.direction') = 'out'
+        THEN json_extract(data, '$.count') ELSE 0 END)
+FROM hq_events
+WHERE type = 'door.count' AND error IS NULL {where}
+GROUP BY store, door, hour
+ORDER BY store, door, hour
+"""
+
+
+class SqliteHqStore:
+    """HQ events, watermarks and store states in one SQLite file."""
+
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE … COMMIT).
+        self._conn = sqlite3.connect(
+            path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        self._lock = threading.Lock()
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # An ack goes back to the store once we commit: the commit must survive power loss.
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        try:
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                self._conn.rollback()
+                raise
+            cur.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._write() as cur:
+            cur.execute(schema.VERSION_TABLE)
+            current = cur.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
+            for version, statements in schema.migrations("sqlite", current):
+                for stmt in statements:
+                    cur.execute(stmt)
+                cur.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+    def ingest(self, rows: list[EventRow], received_at: str) -> IngestOutcome:
+        """Store rows idempotently and advance each touched store's watermark, in one transaction."""
+        outcome = IngestOutcome(inserted=0, duplicates=0, acked={}, max_seq={})
+        if not rows:
+            return outcome
+        with self._write() as cur:
+            for store, group in by_store(screen(rows)):
+                cur.executemany(
+                    _INSERT,
+                    [
+                        (
+                            r.store,
+                            r.seq,
+                            r.id,
+                            r.type,
+                            r.ts,
+                            r.device,
+                            r.data,
+                            r.clock_ok,
+                            r.boot_id,
+                            r.error,
+                            received_at,
+                        )
+                        for r in group
+                    ],
+                )
+                inserted = cur.rowcount
+                dups = len(group) - inserted
+                cur.execute(
+                    "INSERT INTO hq_stores (store) VALUES (?) ON CONFLICT DO NOTHING", (store,)
+                )
+                acked, max_seq = cur.execute(
+                    "SELECT acked_through, max_seq FROM hq_stores WHERE store = ?", (store,)
+                ).fetchone()
+                if inserted:
+                    acked = advance_watermark(
+                        lambda p: cur.execute(_PREFIX, p).fetchone(), store, acked, inserted
+                    )
+                max_seq = max(max_seq, group[-1].seq)
+                cur.execute(
+                    "UPDATE hq_stores SET acked_through = ?, max_seq = ?,"
+                    " duplicates = duplicates + ?, events = events + ?, last_batch_at = ?"
+                    " WHERE store = ?",
+                    (acked, max_seq, dups, inserted, received_at, store),
+                )
+                outcome.inserted += inserted
+                outcome.duplicates += dups
+                outcome.acked[store] = acked
+                outcome.max_seq[store] = max_seq
+        return outcome
+
+    def dead_letter(
+        self, topic: str, store: str | None, reason: str, payload: bytes, received_at: str
+    ) -> None:
+        """Keep an invalid payload with the reason it was refused."""
+        with self._write() as cur:
+            cur.execute(
+                "INSERT INTO hq_dead_letters (received_at, topic, store, reason, payload)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    received_at,
+                    clean_text(topic),
+                    None if store is None else clean_text(store),
+                    clean_text(reason),
+                    dead_letter_text(payload),
+                ),
+            )
+
+    def record_state(self, store: str, state: StoreState, received_at: str) -> bool:
+        """Apply an `up/state` birth or will; False (nothing changed) for a stale will."""
+        with self._write() as cur:
+            row = cur.execute("SELECT boot_id FROM hq_stores WHERE store = ?", (store,)).fetchone()
+            if is_stale_will(row[0] if row else None, state):
+                return False
+            cur.execute(
+                "INSERT INTO hq_stores (store, online, boot_id, state, state_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (store) DO UPDATE SET"
+                " online = excluded.online, boot_id = excluded.boot_id,"
+                " state = excluded.state, state_at = excluded.state_at",
+                (store, state.online, state.boot_id, state_json(state), received_at),
+            )
+        return True
+
+    def marks(self) -> dict[str, StoreMark]:
+        """Every known store's watermark, counters and liveness."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {MARK_COLUMNS} FROM hq_stores ORDER BY store"
+            ).fetchall()
+        return {row[0]: make_mark(row) for row in rows}
+
+    def dead_letters(self, limit: int = 100) -> list[dict]:
+        """The newest dead letters, newest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {', '.join(DEAD_LETTER_COLUMNS)} FROM hq_dead_letters"
+                " ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [dict(zip(DEAD_LETTER_COLUMNS, row, strict=True)) for row in rows]
+
+    def door_counts(self, store: str | None = None) -> list[tuple[str, str, str, int, int]]:
+        """(store, door, UTC hour 'YYYY-MM-DDTHH:00', in, out) from valid door.count events."""
+        sql = _DOOR_COUNTS.format(where="AND store = ?" if store is not None else "")
+        params = (store,) if store is not None else ()
+        with self._lock:
+            rows = self._conn.execute(sql, params).fetchall()
+        return [(s, d, h, int(i), int(o)) for s, d, h, i, o in rows]
+
+    def close(self) -> None:
+        """Release the connection."""
+        with self._lock:
+            self._conn.close()

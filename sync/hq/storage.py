@@ -1,0 +1,235 @@
+"""Head office's event store: the interface both backends implement, and their shared logic.
+
+The ingester hands `ingest` rows it has already validated; the store makes the write
+idempotent (unique store+seq, duplicates counted, not stored) and keeps, per store,
+the contiguous watermark `acked_through` (every seq 1..n present) that goes back to
+the store on `down/ack`. SQLite (sqlite_store.py) is the embedded default and
+PostgreSQL (pg_store.py) serves several ingesters writing one database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+from typing import Any, Protocol
+
+from edge.configtree import SecretResolver
+from sync.hq.config import HqDatabaseSection
+from sync.wire import StoreState, encode
+
+MAX_DEAD_LETTER_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One store event, already validated by the ingester."""
+
+    store: str
+    seq: int
+    id: str
+    type: str
+    ts: str
+    device: str
+    data: str  # the payload JSON text
+    clock_ok: bool
+    boot_id: str
+    # Set when the payload failed validation: kept (for contiguity) but excluded from feeds.
+    error: str | None = None
+
+
+@dataclass
+class IngestOutcome:
+    """What one `ingest` transaction did."""
+
+    inserted: int
+    duplicates: int  # rows already present (same store+seq): counted, not stored
+    acked: dict[str, int]  # store -> contiguous watermark after this transaction
+    max_seq: dict[str, int]  # store -> highest seq stored
+
+
+@dataclass
+class StoreMark:
+    """Head office's view of one store: watermark, counters and last `up/state`."""
+
+    store: str
+    acked_through: int
+    max_seq: int
+    duplicates: int
+    events: int
+    online: bool | None
+    boot_id: str | None
+    state: dict | None
+    state_at: str | None
+    last_batch_at: str | None
+
+
+class HqStore(Protocol):
+    """Storage for the HQ ingester; one instance per ingester process."""
+
+    def ingest(self, rows: list[EventRow], received_at: str) -> IngestOutcome:
+        """Store rows idempotently and advance each touched store's watermark, in one transaction."""
+        ...
+
+    def dead_letter(
+        self, topic: str, store: str | None, reason: str, payload: bytes, received_at: str
+    ) -> None:
+        """Keep an invalid payload with the reason it was refused."""
+        ...
+
+    def record_state(self, store: str, state: StoreState, received_at: str) -> bool:
+        """Apply an `up/state` birth or will; False (nothing changed) for a stale will."""
+        ...
+
+    def marks(self) -> dict[str, StoreMark]:
+        """Every known store's watermark, counters and liveness."""
+        ...
+
+    def dead_letters(self, limit: int = 100) -> list[dict]:
+        """The newest dead letters, newest first."""
+        ...
+
+    def door_counts(self, store: str | None = None) -> list[tuple[str, str, str, int, int]]:
+        """(store, door, UTC hour 'YYYY-MM-DDTHH:00', in, out) from valid door.count events."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+def open_hq_store(db: HqDatabaseSection, secrets: SecretResolver) -> HqStore:
+    """The backend named in the config: a SQLite file, or PostgreSQL via the DSN secret."""
+    # Imported here so a SQLite deployment never loads psycopg.
+    if db.backend == "postgresql":
+        from sync.hq.pg_store import PgHqStore
+
+        return PgHqStore(secrets.read(db.dsn_file).decode().strip())
+    from sync.hq.sqlite_store import SqliteHqStore
+
+    return SqliteHqStore(Path(db.path))
+
+
+# --- shared logic -------------------------------------------------------------
+
+_NUL_ESCAPE = "\\u0000"
+
+
+def screen(rows: Sequence[EventRow]) -> list[EventRow]:
+    """Rows sorted by (store, seq) and made storable identically on both backends.
+
+    Sorting makes concurrent writers take row locks in one global order (no deadlocks).
+    jsonb refuses the escape \\u0000, so such a payload would break every feed query on
+    PostgreSQL: it is marked as an error on both backends so they keep the same totals.
+    """
+    out = sorted(rows, key=lambda r: (r.store, r.seq))
+    if any(_NUL_ESCAPE in r.data for r in out):
+        out = [
+            dataclasses.replace(r, error="payload holds \\u0000, which feeds cannot read")
+            if r.error is None and _NUL_ESCAPE in r.data
+            else r
+            for r in out
+        ]
+    # A decoded \u0000 in an envelope string is a NUL that PostgreSQL's text refuses.
+    if any("\x00" in f"{r.id}{r.type}{r.device}{r.boot_id}{r.error}" for r in out):
+        out = [_without_nul(r) for r in out]
+    return out
+
+
+def _without_nul(r: EventRow) -> EventRow:
+    return dataclasses.replace(
+        r,
+        id=clean_text(r.id),
+        type=clean_text(r.type),
+        device=clean_text(r.device),
+        boot_id=clean_text(r.boot_id),
+        error=None if r.error is None else clean_text(r.error),
+    )
+
+
+def by_store(rows: list[EventRow]) -> Iterator[tuple[str, list[EventRow]]]:
+    """(store, its rows) for rows already sorted by store."""
+    for store, group in groupby(rows, key=lambda r: r.store):
+        yield store, list(group)
+
+
+# The contiguous run just above `acked`: numbering the next `limit` stored seqs
+# 1, 2, 3, … they equal acked + n exactly until the first gap. Reading at most
+# `limit` index entries keeps a long history from being rescanned from 1.
+_PREFIX_SQL = """
+SELECT count(*), max(seq) FROM (
+    SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM (
+        SELECT seq FROM hq_events WHERE store = {p} AND seq > {p} ORDER BY seq LIMIT {p}
+    ) AS next_seqs
+) AS numbered WHERE seq = {p} + n
+"""
+
+
+def prefix_sql(placeholder: str) -> str:
+    """The watermark query in a driver's placeholder style ('?' or '%s')."""
+    return _PREFIX_SQL.format(p=placeholder)
+
+
+def advance_watermark(
+    query_one: Callable[[tuple], Any], store: str, acked: int, expected: int
+) -> int:
+    """The store's contiguous watermark, scanning up from `acked` and stopping at the first gap.
+
+    `query_one(params)` runs `prefix_sql`; `expected` (rows just inserted) sizes the
+    first chunk so the usual case is one query.
+    """
+    chunk = min(max(expected + 1, 64), 65_536)
+    while True:
+        found, top = query_one((store, acked, chunk, acked))
+        if found:
+            acked = top
+        if found < chunk:  # a gap, or the end of what is stored
+            return acked
+        chunk = min(chunk * 4, 65_536)
+
+
+def is_stale_will(current_boot_id: str | None, state: StoreState) -> bool:
+    """A will (online=False) from a boot other than the one head office knows as current."""
+    return not state.online and current_boot_id is not None and current_boot_id != state.boot_id
+
+
+def state_json(state: StoreState) -> str:
+    """The `up/state` payload as stored (compact JSON)."""
+    return encode(state).decode()
+
+
+def dead_letter_text(payload: bytes) -> str:
+    """A refused payload as storable text: first 64 KiB, undecodable bytes and NULs replaced."""
+    return clean_text(payload[:MAX_DEAD_LETTER_BYTES].decode("utf-8", errors="replace"))
+
+
+def clean_text(text: str) -> str:
+    """Text without NUL characters, which PostgreSQL's text type cannot hold."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
+def make_mark(row: Sequence[Any]) -> StoreMark:
+    """A StoreMark from a `hq_stores` row in column order."""
+    store, acked, max_seq, dups, events, online, boot_id, state, state_at, last_batch = row
+    return StoreMark(
+        store=store,
+        acked_through=int(acked),
+        max_seq=int(max_seq),
+        duplicates=int(dups),
+        events=int(events),
+        online=None if online is None else bool(online),
+        boot_id=boot_id,
+        state=json.loads(state) if state else None,
+        state_at=state_at,
+        last_batch_at=last_batch,
+    )
+
+
+MARK_COLUMNS = (
+    "store, acked_through, max_seq, duplicates, events, online, boot_id, state, state_at, "
+    "last_batch_at"
+)
+DEAD_LETTER_COLUMNS = ("id", "received_at", "topic", "store", "reason", "payload")
