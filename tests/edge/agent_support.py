@@ -11,7 +11,9 @@ CHAIN_KEY = b"test-chain-key-0123456789"
 TOKEN_KEY = b"test-app-token-key"
 
 
-def write_store_config(tmp: Path, devices: str, *, extra: str = "", mqtt: str = "enabled = false") -> Path:
+def write_store_config(
+    tmp: Path, devices: str, *, extra: str = "", mqtt: str = "enabled = false"
+) -> Path:
     """A store.toml with secrets beside it, the database in `tmp`, and `devices` tables."""
     (tmp / "chain-key").write_bytes(CHAIN_KEY)
     (tmp / "token-key").write_bytes(TOKEN_KEY)
