@@ -79,6 +79,7 @@ def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, An
         health = json.loads(state.get(f"health:{dev.name}", '{"state": "unknown", "detail": ""}'))
         devices[dev.name] = {"type": dev.__struct_config__.tag, **health}
     disk = json.loads(state.get("health:disk", '{"state": "ok", "detail": ""}'))
+    uplink = json.loads(state["uplink"]) if "uplink" in state else None
     oldest_age = max(0.0, now - parse_ts(oldest).timestamp()) if oldest else None
     return {
         "store": cfg.store.id,
@@ -95,5 +96,6 @@ def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, An
         "acked_seq": acked,
         "outbox": outbox,
         "oldest_unsent_s": round(oldest_age, 1) if oldest_age is not None else None,
+        "uplink": uplink,
         "clock_ok": clock.synced(),
     }

@@ -20,6 +20,7 @@ wake the drain thread, which owns the database connection.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -235,6 +236,7 @@ class Uplink:
         last_progress = time.monotonic()
         ack_timeout = self.s.ack_timeout_s
         next_state = 0.0
+        next_local = 0.0
         while not self._stop.is_set():
             self._wake.wait(0.05)
             self._wake.clear()
@@ -279,6 +281,9 @@ class Uplink:
                 cursor, live = acked + 1, None
                 self.stats.rewinds += 1
                 last_progress, ack_timeout = now, min(ack_timeout * 2, 600.0)
+            if now >= next_local:
+                next_local = now + 2.0
+                self._save_progress(conn, acked, last_seq, cursor)
             if now >= next_state:
                 next_state = now + self.s.state_interval_s
                 self._publish_state(conn, acked, last_seq)
@@ -402,6 +407,32 @@ class Uplink:
             oldest = round(max(0.0, time.time() - parse_ts(row[0]).timestamp()), 1)
         payload = self._state_payload(True, max(0, last_seq - acked), oldest, acked, last_seq)
         self.client.publish(wire.topic(self.s.store, "up", "state"), payload, qos=1, retain=True)
+
+    def _save_progress(
+        self, conn: sqlite3.Connection, acked: int, last_seq: int, cursor: int
+    ) -> None:
+        """Drain progress for `touchpoint edge status` (another process): rate and ETA."""
+        recent = [(t, a) for t, a in self.stats.ack_events if t >= time.time() - 30]
+        rate = 0.0
+        if len(recent) >= 2 and recent[-1][0] > recent[0][0]:
+            rate = (recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
+        outbox = max(0, last_seq - acked)
+        progress = {
+            "connected": self.stats.connected,
+            "acked": acked,
+            "sent_through": cursor - 1,
+            "outbox": outbox,
+            "rate_per_s": round(rate, 1),
+            "eta_s": round(outbox / rate, 1) if rate > 0 and outbox else None,
+            "last_ack_at": self.stats.ack_events[-1][0] if self.stats.ack_events else None,
+            "last_error": self.stats.last_error,
+            "rewinds": self.stats.rewinds,
+            "updated": time.time(),
+        }
+        conn.execute(
+            "INSERT OR REPLACE INTO state (key, value, updated) VALUES ('uplink', ?, ?)",
+            (json.dumps(progress), time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())),
+        )
 
     @staticmethod
     def _last_seq(conn: sqlite3.Connection) -> int:

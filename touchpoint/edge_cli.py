@@ -104,6 +104,17 @@ def status(config: Path, as_json: bool) -> None:
     click.echo(
         f"  outbox {st['outbox']} event(s)  last seq {st['last_seq']}  acked by HQ {st['acked_seq']}"
     )
+    up = st["uplink"]
+    if up is None:
+        click.echo("  uplink: not running (mqtt.enabled = false, or the agent has not started it)")
+    else:
+        link = (
+            "connected" if up["connected"] else f"OFFLINE ({up['last_error'] or 'no connection'})"
+        )
+        eta = f", about {up['eta_s']:.0f}s to drain" if up.get("eta_s") else ""
+        click.echo(
+            f"  uplink: {link}; {up['outbox']} to send, acked at {up['rate_per_s']:g}/s{eta}"
+        )
     click.echo(f"  disk {st['disk']['state']} {st['disk']['detail']}")
     for name, dev in st["devices"].items():
         click.echo(f"  {name:<16} {dev['type']:<15} {dev['state']:<12} {dev['detail']}")

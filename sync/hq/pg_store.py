@@ -82,6 +82,16 @@ ORDER BY 1, 2, 3
 _RETRIES = 3
 
 
+def _results(cur: psycopg.Cursor) -> Iterator[tuple[str, int]]:
+    """Every row returned by an `executemany(..., returning=True)`."""
+    while True:
+        row = cur.fetchone()
+        if row is not None:
+            yield row
+        if not cur.nextset():
+            return
+
+
 class PgHqStore:
     """HQ events, watermarks and store states in a PostgreSQL database."""
 
@@ -143,6 +153,8 @@ class PgHqStore:
             top[r.store] = r.seq
         stores = sorted(sent)
         outcome = IngestOutcome(inserted=0, duplicates=0, acked={}, max_seq={})
+        # 1. The rows alone, in their own transaction: no store row is locked while
+        #    this commit waits for its fsync, so ingesters sharing stores run in parallel.
         with self._tx() as cur:
             batch = _rows_json.encode(rows).decode()
             inserted = dict(cur.execute(_INSERT, (received_at, batch)).fetchall())
@@ -151,32 +163,47 @@ class PgHqStore:
                 " ON CONFLICT DO NOTHING",
                 (stores,),
             )
-            locked = cur.execute(
-                "SELECT store, acked_through, max_seq FROM hq_stores WHERE store = ANY(%s)"
-                " ORDER BY store FOR UPDATE",
-                (stores,),
-            ).fetchall()
-            updates = []
-            for store, acked, max_seq in locked:
-                added = inserted.get(store, 0)
-                if added:
-                    # Rows nobody inserted this time were counted by whoever did.
-                    acked = advance_watermark(
-                        lambda p: cur.execute(_PREFIX, p).fetchone(), store, acked, added
-                    )
-                max_seq = max(max_seq, top[store])
-                dups = sent[store] - added
-                updates.append((acked, max_seq, dups, added, received_at, store))
-                outcome.inserted += added
-                outcome.duplicates += dups
-                outcome.acked[store] = acked
-                outcome.max_seq[store] = max_seq
-            cur.executemany(
-                "UPDATE hq_stores SET acked_through = %s, max_seq = %s,"
-                " duplicates = duplicates + %s, events = events + %s, last_batch_at = %s"
-                " WHERE store = %s",
-                updates,
+        # 2. After the commit, the watermark is read from committed rows only and only
+        #    ever raised (GREATEST). Whichever ingester commits last reads after every
+        #    commit before it, so the final watermark covers everything, without locks.
+        with self._tx() as cur:
+            marks = dict(
+                (store, (acked, max_seq))
+                for store, acked, max_seq in cur.execute(
+                    "SELECT store, acked_through, max_seq FROM hq_stores WHERE store = ANY(%s)",
+                    (stores,),
+                ).fetchall()
             )
+        updates = []
+        for store in stores:
+            acked, max_seq = marks[store]
+            added = inserted.get(store, 0)
+            with self._tx() as cur:
+                acked = advance_watermark(
+                    lambda p, cur=cur: cur.execute(_PREFIX, p).fetchone(),
+                    store,
+                    acked,
+                    max(added, 1),
+                )
+            max_seq = max(max_seq, top[store])
+            dups = sent[store] - added
+            updates.append((acked, max_seq, dups, added, received_at, store))
+            outcome.inserted += added
+            outcome.duplicates += dups
+            outcome.max_seq[store] = max_seq
+        with self._tx() as cur:
+            # Counters are statistics: a crash between the two transactions can lose an
+            # increment, never an event (the watermark is recomputed on the next batch).
+            cur.executemany(
+                "UPDATE hq_stores SET acked_through = GREATEST(acked_through, %s),"
+                " max_seq = GREATEST(max_seq, %s), duplicates = duplicates + %s,"
+                " events = events + %s, last_batch_at = %s WHERE store = %s"
+                " RETURNING store, acked_through",
+                updates,
+                returning=True,
+            )
+            for store, acked in _results(cur):
+                outcome.acked[store] = acked
         return outcome
 
     def dead_letter(

@@ -134,7 +134,14 @@ def screen(rows: Sequence[EventRow]) -> list[EventRow]:
             for r in out
         ]
     # A decoded \u0000 in an envelope string is a NUL that PostgreSQL's text refuses.
-    if any("\x00" in f"{r.id}{r.type}{r.device}{r.boot_id}{r.error}" for r in out):
+    if any(
+        "\x00" in r.id
+        or "\x00" in r.type
+        or "\x00" in r.device
+        or "\x00" in r.boot_id
+        or (r.error is not None and "\x00" in r.error)
+        for r in out
+    ):
         out = [_without_nul(r) for r in out]
     return out
 
