@@ -9,9 +9,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# System packages the project runs against: the broker (tests and demo start their own)
-# and PostgreSQL (the HQ tests start a throwaway cluster with its initdb).
-APT_PACKAGES := mosquitto postgresql
+# System packages, each installed only when missing: mosquitto (tests and the demo start
+# private brokers), postgresql (the HQ tests start a throwaway cluster with its initdb),
+# systemd (systemd-analyze verifies the units), openssl (TLS certificates for the broker
+# tests), python3-venv.
 
 .PHONY: test demo lint system-deps venv bench clean
 
@@ -19,6 +20,8 @@ system-deps:
 	@missing=""; \
 	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
@@ -46,6 +49,11 @@ demo: venv
 
 bench: venv
 	$(BIN)/python bench/edge_write.py
+	$(BIN)/python bench/parsers.py
+	$(BIN)/python bench/edge_memory.py
+	$(BIN)/python bench/camera_speed.py
+	$(BIN)/python bench/camera_accuracy.py
+	$(BIN)/python bench/sync_drain.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

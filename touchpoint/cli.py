@@ -8,7 +8,6 @@ optional part (say, OpenCV) never stops the rest of the CLI from working.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 import click
 
@@ -44,22 +43,9 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-def available_commands() -> dict[str, str]:
-    """Commands whose module is present in this install (capabilities land one by one)."""
-    found = {}
-    for name, target in COMMANDS.items():
-        try:
-            present = importlib.util.find_spec(target.split(":")[0]) is not None
-        except ModuleNotFoundError:
-            present = False
-        if present:
-            found[name] = target
-    return found
-
-
 @click.group(
     cls=LazyGroup,
-    lazy=available_commands(),
+    lazy=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="touchpoint")

@@ -47,3 +47,17 @@ def test_edge_unit_hardening():
 
 def test_install_script_is_valid_bash():
     subprocess.run(["bash", "-n", str(ROOT / "systemd/install-pi.sh")], check=True)
+
+
+def test_hq_unit_hardening():
+    lines = (ROOT / "systemd/touchpoint-hq.service").read_text().splitlines()
+    for line in (
+        "Type=notify",
+        "Restart=on-failure",
+        "User=touchpoint-hq",
+        "ProtectSystem=strict",
+        "ExecStartPre=/opt/touchpoint/.venv/bin/touchpoint config check /etc/touchpoint/hq.toml",
+        "ExecStart=/opt/touchpoint/.venv/bin/touchpoint hq run -c /etc/touchpoint/hq.toml",
+    ):
+        assert line in lines, line
+    assert any(line.startswith("WatchdogSec=") for line in lines)
