@@ -82,7 +82,9 @@ def test_events_reach_hq_and_the_ack_comes_back(mosquitto, hq, tmp_path):
     try:
         wait_for(lambda: acked(tmp_path / "hq.db") == 5001, what="HQ watermark 5001")
         wait_for(lambda: store_acked(db) == 5001, what="store learns the ack")
-        wait_for(lambda: uplink_progress(db).get("acked") == 5001, what="drain progress for edge status")
+        wait_for(
+            lambda: uplink_progress(db).get("acked") == 5001, what="drain progress for edge status"
+        )
         progress = uplink_progress(db)
         assert progress["connected"] is True and progress["outbox"] == 0
     finally:
