@@ -44,3 +44,54 @@ def m001_events(db: sqlite_utils.Database) -> None:
 def m002_state(db: sqlite_utils.Database) -> None:
     """Small persisted state: device totals, the HQ ack watermark, visit windows."""
     db["state"].create({"key": str, "value": str, "updated": str}, pk="key")
+
+
+@store_migrations()
+def m003_downlink(db: sqlite_utils.Database) -> None:
+    """Catalog (with a full-text index), stock and pick-up orders downlinked from HQ."""
+    db["catalog"].create(
+        {
+            "sku": str,
+            "gtin": str,
+            "name": str,
+            "brand": str,
+            "category": str,
+            "price_cents": int,
+            "description": str,
+            "rating": float,
+            "reviews": int,
+            "alternatives": str,
+            "version": int,
+        },
+        pk="sku",
+    )
+    db["catalog"].create_index(["gtin"])
+    # FTS5 so the kiosk finds any product in well under a second, kept in step by triggers.
+    db["catalog"].enable_fts(
+        ["name", "brand", "category", "description"],
+        fts_version="FTS5",
+        create_triggers=True,
+        tokenize="unicode61 remove_diacritics 2",
+    )
+    db["stock"].create(
+        {"sku": str, "here": int, "online": int, "other_stores": str, "version": int}, pk="sku"
+    )
+    db["pickup_orders"].create(
+        {
+            "order_id": str,
+            "version": int,
+            "status": str,
+            "code": str,
+            "lines": str,
+            "promised_at": str,
+            "delay_note": str,
+            "updated": str,
+        },
+        pk="order_id",
+    )
+    db["pickup_orders"].create_index(["code"])
+    # Parts of a catalog/stock version wait here until the set is complete (restart-safe).
+    db["downlink_parts"].create(
+        {"kind": str, "version": int, "part": int, "parts": int, "payload": bytes},
+        pk=("kind", "version", "part"),
+    )

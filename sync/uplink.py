@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import sqlite3
 import threading
 import time
@@ -37,6 +38,7 @@ from paho.mqtt.properties import Properties
 from edge.db import connect
 from edge.events import Event
 from sync import wire
+from sync.downlink import DownlinkApplier
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ class Uplink:
         self._hq_acked: int | None = None
         self._rewind_to: int | None = None
         self._thread: threading.Thread | None = None
+        self._downlink: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.downlink = DownlinkApplier()
         self.client = self._make_client()
 
     # -- MQTT client -------------------------------------------------------------------
@@ -167,6 +171,11 @@ class Uplink:
                 cmd = wire.decode_command(msg.payload)
                 self.stats.resend_requests += 1
                 self._request_rewind(cmd.seq)
+            elif msg.payload and (
+                kind.startswith(("down/catalog/", "down/stock/")) or kind == "down/orders"
+            ):
+                # (an empty retained message only clears a topic: nothing to apply)
+                self._downlink.put((kind[len("down/") :], msg.payload))
         except wire.WireError as exc:
             self.stats.bad_downlink += 1
             log.warning("uplink: ignoring bad %s message: %s", kind, exc)
@@ -251,6 +260,8 @@ class Uplink:
                 # PUBACKs that raced with our bookkeeping.
                 for mid in [m for m, (_, _, info) in self._inflight.items() if info.is_published()]:
                     del self._inflight[mid]
+            while not self._downlink.empty():
+                self.downlink.handle(conn, *self._downlink.get_nowait())
             now = time.monotonic()
             if hq_acked is not None and hq_acked > acked:
                 acked = hq_acked

@@ -74,6 +74,83 @@ class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     seq: Seq
 
 
+# --- downlink: catalog, stock and pick-up orders (applied by sync/downlink.py) ----------
+
+Text = Annotated[str, Meta(max_length=2000)]
+Sku = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class CatalogItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One product of the chain's assortment, as the kiosk shows it."""
+
+    sku: Sku
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    gtin: Annotated[str, Meta(max_length=14)] = ""
+    brand: Annotated[str, Meta(max_length=100)] = ""
+    category: Annotated[str, Meta(max_length=100)] = ""
+    price_cents: Annotated[int, Meta(ge=0)] = 0
+    description: Text = ""
+    rating: Annotated[float, Meta(ge=0, le=5)] | None = None
+    reviews: Annotated[int, Meta(ge=0)] = 0
+    alternatives: Annotated[list[Sku], Meta(max_length=20)] = []
+
+
+class StockItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Real stock of one product: here, in other stores, online (never invented scarcity)."""
+
+    sku: Sku
+    here: Annotated[int, Meta(ge=0)]
+    online: Annotated[int, Meta(ge=0)] = 0
+    other_stores: dict[StoreId, Annotated[int, Meta(ge=0)]] = {}
+
+
+class CatalogPart(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`down/catalog/{part}` (retained): part `part` of `parts` of catalog `version`."""
+
+    v: Literal[1]
+    version: Annotated[int, Meta(ge=1)]
+    part: Annotated[int, Meta(ge=0)]
+    parts: Annotated[int, Meta(ge=1, le=10_000)]
+    items: list[CatalogItem]
+
+
+class StockPart(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`down/stock/{part}` (retained): part `part` of `parts` of stock snapshot `version`."""
+
+    v: Literal[1]
+    version: Annotated[int, Meta(ge=1)]
+    part: Annotated[int, Meta(ge=0)]
+    parts: Annotated[int, Meta(ge=1, le=10_000)]
+    items: list[StockItem]
+
+
+class OrderLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One line of a pick-up order."""
+
+    sku: Sku
+    qty: Annotated[int, Meta(ge=1, le=1000)]
+    name: Annotated[str, Meta(max_length=200)] = ""
+
+
+class PickupOrder(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A click-&-collect order for this store; `version` grows with every change at HQ."""
+
+    order: Annotated[str, Meta(min_length=1, max_length=64)]
+    version: Annotated[int, Meta(ge=1)]
+    status: Literal["placed", "in_transit", "ready", "handed_over", "no_show", "cancelled"]
+    code: Annotated[str, Meta(max_length=64)] = ""
+    lines: Annotated[list[OrderLine], Meta(max_length=100)] = []
+    promised_at: Annotated[str, Meta(max_length=30)] = ""
+    delay_note: Annotated[str, Meta(max_length=200)] = ""
+
+
+class OrdersUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`down/orders`: new or changed pick-up orders."""
+
+    v: Literal[1]
+    orders: Annotated[list[PickupOrder], Meta(max_length=5000)]
+
+
 _enc = msgspec.json.Encoder()
 _batch_dec = msgspec.json.Decoder(Batch)
 _state_dec = msgspec.json.Decoder(StoreState)
@@ -114,6 +191,32 @@ def decode_batch(payload: bytes, topic_store: str, max_bytes: int = MAX_BATCH_BY
                 f"event {offset} has seq {event.seq}, expected {batch.first_seq + offset}"
             )
     return batch
+
+
+_catalog_dec = msgspec.json.Decoder(CatalogPart)
+_stock_dec = msgspec.json.Decoder(StockPart)
+_orders_dec = msgspec.json.Decoder(OrdersUpdate)
+
+
+def decode_catalog_part(payload: bytes) -> CatalogPart:
+    """Validate a `down/catalog/{part}` payload; raises WireError."""
+    part = _decode(_catalog_dec, payload, "catalog")
+    if part.part >= part.parts:
+        raise WireError(f"catalog part {part.part} of {part.parts}")
+    return part
+
+
+def decode_stock_part(payload: bytes) -> StockPart:
+    """Validate a `down/stock/{part}` payload; raises WireError."""
+    part = _decode(_stock_dec, payload, "stock")
+    if part.part >= part.parts:
+        raise WireError(f"stock part {part.part} of {part.parts}")
+    return part
+
+
+def decode_orders(payload: bytes) -> OrdersUpdate:
+    """Validate a `down/orders` payload; raises WireError."""
+    return _decode(_orders_dec, payload, "orders")
 
 
 def decode_state(payload: bytes) -> StoreState:

@@ -1,0 +1,186 @@
+"""Downlink: catalog, stock and pick-up orders from head office, applied idempotently.
+
+- Catalog and stock are versioned snapshots, split into parts on retained topics
+  `down/catalog/{part}` and `down/stock/{part}` (a chain's assortment does not fit
+  in one MQTT message). Parts are staged in the store database and the snapshot is
+  applied in one transaction once every part of a version is there; a version at
+  or below the applied one is ignored, and a newer version supersedes staged parts
+  of an older one. So replays, duplicates and any arrival order give the same result.
+- Orders (`down/orders`) are applied one by one: an order changes only when its
+  version is newer than the stored one.
+
+The applier is called from the uplink's drain thread, which owns the connection.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+
+import msgspec
+import paho.mqtt.client as mqtt
+
+from sync import wire
+
+log = logging.getLogger(__name__)
+
+PART_ITEMS = 500  # items per catalog/stock part: ~150 KiB, well under the 256 KiB limit
+
+
+def _applied_version(conn: sqlite3.Connection, kind: str) -> int:
+    row = conn.execute("SELECT value FROM state WHERE key = ?", (f"downlink:{kind}",)).fetchone()
+    return int(row[0]) if row else 0
+
+
+class DownlinkApplier:
+    """Applies downlinked messages to the store database; counts what it refused."""
+
+    def __init__(self) -> None:
+        self.applied: dict[str, int] = {"catalog": 0, "stock": 0, "orders": 0}
+        self.rejected = 0
+
+    def handle(self, conn: sqlite3.Connection, kind: str, payload: bytes) -> None:
+        """Apply one `down/…` message (`kind` is the topic after `down/`)."""
+        try:
+            if kind.startswith("catalog/"):
+                self._part(conn, "catalog", wire.decode_catalog_part(payload), payload)
+            elif kind.startswith("stock/"):
+                self._part(conn, "stock", wire.decode_stock_part(payload), payload)
+            elif kind == "orders":
+                self._orders(conn, wire.decode_orders(payload))
+        except wire.WireError as exc:
+            self.rejected += 1
+            log.warning("downlink: refused a %s message: %s", kind, exc)
+
+    def _part(self, conn: sqlite3.Connection, kind: str, part, payload: bytes) -> None:
+        if part.version <= _applied_version(conn, kind):
+            return  # already have this version or a newer one
+        with conn:
+            conn.execute(
+                "DELETE FROM downlink_parts WHERE kind = ? AND version < ?", (kind, part.version)
+            )
+            newer = conn.execute(
+                "SELECT 1 FROM downlink_parts WHERE kind = ? AND version > ? LIMIT 1",
+                (kind, part.version),
+            ).fetchone()
+            if newer:
+                return  # a newer snapshot is already arriving
+            conn.execute(
+                "INSERT OR REPLACE INTO downlink_parts (kind, version, part, parts, payload) VALUES (?, ?, ?, ?, ?)",
+                (kind, part.version, part.part, part.parts, payload),
+            )
+        have = conn.execute(
+            "SELECT count(*) FROM downlink_parts WHERE kind = ? AND version = ?",
+            (kind, part.version),
+        ).fetchone()[0]
+        if have == part.parts:
+            self._apply_snapshot(conn, kind, part.version)
+
+    def _apply_snapshot(self, conn: sqlite3.Connection, kind: str, version: int) -> None:
+        payloads = [
+            r[0]
+            for r in conn.execute(
+                "SELECT payload FROM downlink_parts WHERE kind = ? AND version = ? ORDER BY part",
+                (kind, version),
+            )
+        ]
+        decode = wire.decode_catalog_part if kind == "catalog" else wire.decode_stock_part
+        items = [item for p in payloads for item in decode(p).items]
+        with conn:
+            if kind == "catalog":
+                conn.executemany(
+                    "INSERT OR REPLACE INTO catalog (sku, gtin, name, brand, category, price_cents, description,"
+                    " rating, reviews, alternatives, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            i.sku,
+                            i.gtin,
+                            i.name,
+                            i.brand,
+                            i.category,
+                            i.price_cents,
+                            i.description,
+                            i.rating,
+                            i.reviews,
+                            json.dumps(i.alternatives),
+                            version,
+                        )
+                        for i in items
+                    ],
+                )
+                conn.execute("DELETE FROM catalog WHERE version < ?", (version,))
+            else:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO stock (sku, here, online, other_stores, version) VALUES (?, ?, ?, ?, ?)",
+                    [(i.sku, i.here, i.online, json.dumps(i.other_stores), version) for i in items],
+                )
+                conn.execute("DELETE FROM stock WHERE version < ?", (version,))
+            conn.execute(
+                "INSERT OR REPLACE INTO state (key, value, updated) VALUES (?, ?, ?)",
+                (
+                    f"downlink:{kind}",
+                    str(version),
+                    time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                ),
+            )
+            conn.execute(
+                "DELETE FROM downlink_parts WHERE kind = ? AND version <= ?", (kind, version)
+            )
+        self.applied[kind] = version
+        log.info("downlink: %s version %d applied (%d items)", kind, version, len(items))
+
+    def _orders(self, conn: sqlite3.Connection, update: wire.OrdersUpdate) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        with conn:
+            for o in update.orders:
+                conn.execute(
+                    "INSERT INTO pickup_orders (order_id, version, status, code, lines, promised_at, delay_note,"
+                    " updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(order_id) DO UPDATE SET version = excluded.version, status = excluded.status,"
+                    " code = excluded.code, lines = excluded.lines, promised_at = excluded.promised_at,"
+                    " delay_note = excluded.delay_note, updated = excluded.updated"
+                    " WHERE excluded.version > pickup_orders.version",
+                    (
+                        o.order,
+                        o.version,
+                        o.status,
+                        o.code,
+                        msgspec.json.encode(o.lines).decode(),
+                        o.promised_at,
+                        o.delay_note,
+                        stamp,
+                    ),
+                )
+        self.applied["orders"] += len(update.orders)
+
+
+def publish_snapshot(
+    client: mqtt.Client,
+    store: str,
+    kind: str,
+    version: int,
+    items: list,
+    part_items: int = PART_ITEMS,
+) -> list[mqtt.MQTTMessageInfo]:
+    """HQ side: publish a catalog or stock snapshot for one store as retained parts."""
+    part_cls = wire.CatalogPart if kind == "catalog" else wire.StockPart
+    chunks = [items[i : i + part_items] for i in range(0, len(items), part_items)] or [[]]
+    infos = []
+    for n, chunk in enumerate(chunks):
+        payload = wire.encode(
+            part_cls(v=1, version=version, part=n, parts=len(chunks), items=chunk)
+        )
+        infos.append(
+            client.publish(wire.topic(store, "down", kind, str(n)), payload, qos=1, retain=True)
+        )
+    return infos
+
+
+def publish_orders(
+    client: mqtt.Client, store: str, orders: list[wire.PickupOrder]
+) -> mqtt.MQTTMessageInfo:
+    """HQ side: publish new or changed pick-up orders for one store."""
+    payload = wire.encode(wire.OrdersUpdate(v=1, orders=orders))
+    return client.publish(wire.topic(store, "down", "orders"), payload, qos=1)
