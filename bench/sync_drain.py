@@ -92,7 +92,7 @@ def start_ingesters(tmp: Path, broker, n: int, backend: str = "sqlite", dsn: str
         cfg = tmp / f"hq-{i}.toml"
         cfg.write_text(
             HQ_TOML.format(
-                id=f"hq-{tmp.name}-{i}",
+                id=f"hq-{i}",
                 backend=backend,
                 db=tmp / "hq.db",
                 dsn_file=tmp / "dsn",

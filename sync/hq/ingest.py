@@ -123,6 +123,7 @@ class Ingester:
         self._gap_since: dict[str, float] = {}
         self._last_resend: dict[str, float] = {}
         self.subscribed = threading.Event()
+        self.shared_topic = f"$share/{SHARE_GROUP}/{wire.PREFIX}/+/up/events"
         self.client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
@@ -158,12 +159,7 @@ class Ingester:
             log.error("ingest: %s", self.stats.last_error)
             return
         self.stats.connected = True
-        client.subscribe(
-            [
-                (f"$share/{SHARE_GROUP}/{wire.PREFIX}/+/up/events", 1),
-                (f"{wire.PREFIX}/+/up/state", 1),
-            ]
-        )
+        client.subscribe([(self.shared_topic, 1), (f"{wire.PREFIX}/+/up/state", 1)])
 
     def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
         self.stats.connected = False
@@ -192,7 +188,14 @@ class Ingester:
         self.client.loop_start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Finish the messages in hand, then disconnect."""
+        """Leave the shared group, finish the messages in hand, then disconnect."""
+        if self.stats.connected:
+            # A persistent session stays in the share group after a plain disconnect, and
+            # the broker would keep queueing a share of every store's batches for it.
+            left = threading.Event()
+            self.client.on_unsubscribe = lambda *args: left.set()
+            self.client.unsubscribe(self.shared_topic)
+            left.wait(timeout / 3)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
