@@ -246,3 +246,26 @@ def test_stale_will_is_ignored(mosquitto, hq, tmp_path):
     wait_for(lambda: hq.stats.stale_wills == 1, what="stale will counted")
     mark = hq_marks(tmp_path / "hq.db")["s9"]
     assert mark.online is True and mark.boot_id == "new-boot"
+
+
+def test_a_cleanly_stopped_ingester_takes_no_share_of_the_batches(mosquitto, tmp_path):
+    first = make_ingester(mosquitto, tmp_path / "hq.db", client_id="hq-a", gap_timeout_s=60)
+    second = make_ingester(mosquitto, tmp_path / "hq.db", client_id="hq-b", gap_timeout_s=60)
+    for ing in (first, second):
+        ing.start()
+        assert ing.subscribed.wait(10)
+    second.stop()  # scaled down: its persistent session must leave the share group
+    db = tmp_path / "store.db"
+    with EventLog(db, boot_id="boot-1") as log:
+        for _ in range(3000):
+            log.append(DoorCount(door="main", direction="in", count=1, sensor="t"), "door")
+    up = make_uplink(mosquitto, db, batch_max_bytes=16 * 1024)  # many small batches
+    up.start()
+    try:
+        # Without leaving the group, every other batch would sit in hq-b's queue and the
+        # watermark would stall until the store's 15 s ack timeout.
+        wait_for(lambda: acked(tmp_path / "hq.db") == 3000, timeout=10, what="all batches via hq-a")
+        assert up.stats.rewinds == 0
+    finally:
+        up.stop()
+        first.stop()
