@@ -265,6 +265,15 @@ class PgHqStore:
             rows = cur.execute(sql, params).fetchall()
         return [(s, d, h, int(i), int(o)) for s, d, h, i, o in rows]
 
+    def events(
+        self, store: str, after_seq: int = 0, limit: int = 10_000
+    ) -> list[tuple[int, str, str, str]]:
+        """(seq, id, type, data) of a store's events above `after_seq`, in seq order (export)."""
+        sql = "SELECT seq, id, type, data FROM hq_events WHERE store = %s AND seq > %s ORDER BY seq LIMIT %s"
+        with self._tx() as cur:
+            rows = cur.execute(sql, (store, after_seq, limit)).fetchall()
+        return [(int(q), i, t, d) for q, i, t, d in rows]
+
     def close(self) -> None:
         """Release the connection."""
         with self._lock:

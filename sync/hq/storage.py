@@ -96,6 +96,12 @@ class HqStore(Protocol):
         """(store, door, UTC hour 'YYYY-MM-DDTHH:00', in, out) from valid door.count events."""
         ...
 
+    def events(
+        self, store: str, after_seq: int = 0, limit: int = 10_000
+    ) -> list[tuple[int, str, str, str]]:
+        """(seq, id, type, data) of a store's events above `after_seq`, in seq order (export)."""
+        ...
+
     def close(self) -> None:
         """Release the connection."""
         ...

@@ -15,7 +15,6 @@ from edge.eventlog import EventLog
 from edge.events import DoorCount, ScanEvent
 from sync import wire
 from sync.hq.ingest import Ingester, IngestSettings
-from sync.hq.sqlite_store import SqliteHqStore
 from sync.uplink import Uplink, UplinkSettings
 from tests.edge.agent_support import wait_for
 
@@ -27,23 +26,15 @@ def make_uplink(broker, db, store="s1", **kw):
     return Uplink(settings)
 
 
-def make_ingester(broker, hq_db, **kw):
+def make_ingester(broker, target, **kw):
     settings = IngestSettings(
         client_id=kw.pop("client_id", "hq-1"), host=broker.host, port=broker.port, **kw
     )
-    return Ingester(settings, lambda: SqliteHqStore(hq_db))
+    return Ingester(settings, target.open)
 
 
-def hq_marks(hq_db):
-    store = SqliteHqStore(hq_db)
-    try:
-        return store.marks()
-    finally:
-        store.close()
-
-
-def acked(hq_db, store="s1"):
-    mark = hq_marks(hq_db).get(store)
+def acked(reader, store="s1"):
+    mark = reader.marks().get(store)
     return mark.acked_through if mark else 0
 
 
@@ -60,15 +51,21 @@ def uplink_progress(db):
 
 
 @pytest.fixture
-def hq(mosquitto, tmp_path):
-    ingester = make_ingester(mosquitto, tmp_path / "hq.db", gap_timeout_s=0.5)
+def reader(hq_target):
+    """A second connection to the HQ database, for the test's own reads."""
+    return hq_target.open()
+
+
+@pytest.fixture
+def hq(mosquitto, hq_target):
+    ingester = make_ingester(mosquitto, hq_target, gap_timeout_s=0.5)
     ingester.start()
     assert ingester.subscribed.wait(10)
     yield ingester
     ingester.stop()
 
 
-def test_events_reach_hq_and_the_ack_comes_back(mosquitto, hq, tmp_path):
+def test_events_reach_hq_and_the_ack_comes_back(mosquitto, hq, reader, tmp_path):
     db = tmp_path / "store.db"
     with EventLog(db, boot_id="boot-1") as log:
         for i in range(5000):
@@ -80,7 +77,7 @@ def test_events_reach_hq_and_the_ack_comes_back(mosquitto, hq, tmp_path):
     up = make_uplink(mosquitto, db)
     up.start()
     try:
-        wait_for(lambda: acked(tmp_path / "hq.db") == 5001, what="HQ watermark 5001")
+        wait_for(lambda: acked(reader) == 5001, what="HQ watermark 5001")
         wait_for(lambda: store_acked(db) == 5001, what="store learns the ack")
         wait_for(
             lambda: uplink_progress(db).get("acked") == 5001, what="drain progress for edge status"
@@ -89,11 +86,7 @@ def test_events_reach_hq_and_the_ack_comes_back(mosquitto, hq, tmp_path):
         assert progress["connected"] is True and progress["outbox"] == 0
     finally:
         up.stop()
-    hq_rows = (
-        sqlite3.connect(tmp_path / "hq.db")
-        .execute("SELECT seq, id, type, data FROM hq_events WHERE store = 's1' ORDER BY seq")
-        .fetchall()
-    )
+    hq_rows = reader.events("s1")
     store_rows = (
         sqlite3.connect(db)
         .execute("SELECT seq, id, type, data FROM events ORDER BY seq")
@@ -105,7 +98,9 @@ def test_events_reach_hq_and_the_ack_comes_back(mosquitto, hq, tmp_path):
     assert hq.stats.duplicates == 0 and hq.stats.dead_letters == 0
 
 
-def test_live_events_keep_flowing_and_restart_resumes_from_watermark(mosquitto, hq, tmp_path):
+def test_live_events_keep_flowing_and_restart_resumes_from_watermark(
+    mosquitto, hq, reader, tmp_path
+):
     db = tmp_path / "store.db"
     log = EventLog(db, boot_id="boot-1").start()
     up = make_uplink(mosquitto, db)
@@ -115,18 +110,18 @@ def test_live_events_keep_flowing_and_restart_resumes_from_watermark(mosquitto, 
             for _ in range(200):
                 log.append(DoorCount(door="main", direction="in", count=1, sensor="t"), "door")
             log.flush()
-            wait_for(lambda b=burst: acked(tmp_path / "hq.db") == 200 * (b + 1), what="burst acked")
+            wait_for(lambda b=burst: acked(reader) == 200 * (b + 1), what="burst acked")
         up.stop()
         for _ in range(300):  # recorded while the uplink is down
             log.append(DoorCount(door="main", direction="out", count=1, sensor="t"), "door")
         log.flush()
         up = make_uplink(mosquitto, db)
         up.start()
-        wait_for(lambda: acked(tmp_path / "hq.db") == 900, what="backlog after restart")
+        wait_for(lambda: acked(reader) == 900, what="backlog after restart")
     finally:
         up.stop()
         log.stop()
-    assert hq_marks(tmp_path / "hq.db")["s1"].events == 900
+    assert reader.marks()["s1"].events == 900
 
 
 def publish_raw(broker, topic, payload):
@@ -138,7 +133,7 @@ def publish_raw(broker, topic, payload):
     client.disconnect()
 
 
-def test_bad_payloads_are_dead_lettered_with_a_reason(mosquitto, hq, tmp_path):
+def test_bad_payloads_are_dead_lettered_with_a_reason(mosquitto, hq, reader, tmp_path):
     event = {
         "seq": 1,
         "id": "0195a4c0-0000-7000-8000-000000000001",
@@ -162,16 +157,16 @@ def test_bad_payloads_are_dead_lettered_with_a_reason(mosquitto, hq, tmp_path):
     bad_range = dict(claim_other, store="s1", last_seq=2)
     publish_raw(mosquitto, wire.topic("s1", "up", "events"), json.dumps(bad_range).encode())
     wait_for(lambda: hq.stats.dead_letters == 3, what="3 dead letters")
-    store = SqliteHqStore(tmp_path / "hq.db")
-    reasons = [d["reason"] for d in store.dead_letters()]
-    store.close()
+    reasons = [d["reason"] for d in reader.dead_letters()]
     assert any("'s2' in the payload" in r for r in reasons)
     assert any("malformed" in r or "JSON" in r for r in reasons)
     assert any("does not match" in r for r in reasons)
-    assert acked(tmp_path / "hq.db", "s2") == 0
+    assert acked(reader, "s2") == 0
 
 
-def test_a_bad_event_is_kept_with_its_reason_and_does_not_stall_the_store(mosquitto, hq, tmp_path):
+def test_a_bad_event_is_kept_with_its_reason_and_does_not_stall_the_store(
+    mosquitto, hq, reader, tmp_path
+):
     good = {"door": "m", "direction": "in", "count": 1, "sensor": "s"}
     events = [
         {
@@ -188,11 +183,9 @@ def test_a_bad_event_is_kept_with_its_reason_and_does_not_stall_the_store(mosqui
     ]
     batch = {"v": 1, "store": "s1", "boot_id": "b", "first_seq": 1, "last_seq": 3, "events": events}
     publish_raw(mosquitto, wire.topic("s1", "up", "events"), json.dumps(batch).encode())
-    wait_for(lambda: acked(tmp_path / "hq.db") == 3, what="watermark past the bad event")
+    wait_for(lambda: acked(reader) == 3, what="watermark past the bad event")
     assert hq.stats.invalid_events == 1
-    store = SqliteHqStore(tmp_path / "hq.db")
-    assert sum(r[3] for r in store.door_counts("s1")) == 2
-    store.close()
+    assert sum(r[3] for r in reader.door_counts("s1")) == 2
 
 
 def test_gap_triggers_resend_from(mosquitto, hq, tmp_path):
@@ -237,20 +230,22 @@ def test_gap_triggers_resend_from(mosquitto, hq, tmp_path):
         listener.disconnect()
 
 
-def test_stale_will_is_ignored(mosquitto, hq, tmp_path):
+def test_stale_will_is_ignored(mosquitto, hq, reader, tmp_path):
     def state(online, boot):
         return wire.encode(wire.StoreState(v=1, online=online, boot_id=boot))
 
     publish_raw(mosquitto, wire.topic("s9", "up", "state"), state(True, "new-boot"))
     publish_raw(mosquitto, wire.topic("s9", "up", "state"), state(False, "old-boot"))
     wait_for(lambda: hq.stats.stale_wills == 1, what="stale will counted")
-    mark = hq_marks(tmp_path / "hq.db")["s9"]
+    mark = reader.marks()["s9"]
     assert mark.online is True and mark.boot_id == "new-boot"
 
 
-def test_a_cleanly_stopped_ingester_takes_no_share_of_the_batches(mosquitto, tmp_path):
-    first = make_ingester(mosquitto, tmp_path / "hq.db", client_id="hq-a", gap_timeout_s=60)
-    second = make_ingester(mosquitto, tmp_path / "hq.db", client_id="hq-b", gap_timeout_s=60)
+def test_a_cleanly_stopped_ingester_takes_no_share_of_the_batches(
+    mosquitto, hq_target, reader, tmp_path
+):
+    first = make_ingester(mosquitto, hq_target, client_id="hq-a", gap_timeout_s=60)
+    second = make_ingester(mosquitto, hq_target, client_id="hq-b", gap_timeout_s=60)
     for ing in (first, second):
         ing.start()
         assert ing.subscribed.wait(10)
@@ -264,7 +259,7 @@ def test_a_cleanly_stopped_ingester_takes_no_share_of_the_batches(mosquitto, tmp
     try:
         # Without leaving the group, every other batch would sit in hq-b's queue and the
         # watermark would stall until the store's 15 s ack timeout.
-        wait_for(lambda: acked(tmp_path / "hq.db") == 3000, timeout=10, what="all batches via hq-a")
+        wait_for(lambda: acked(reader) == 3000, timeout=10, what="all batches via hq-a")
         assert up.stats.rewinds == 0
     finally:
         up.stop()

@@ -19,8 +19,7 @@ from sync.hq import schema
 from sync.hq.storage import MAX_DEAD_LETTER_BYTES, EventRow, HqStore, IngestOutcome
 from sync.wire import StoreState
 from tests.pg_cluster import PgCluster, PgClusterError
-
-from .conftest import HqTarget
+from tests.sync.conftest import HqTarget
 
 NOW = "2024-05-01T12:00:00.000Z"
 
