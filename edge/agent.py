@@ -24,6 +24,7 @@ from edge.classify import ScanClassifier
 from edge.clock import Clock, StepWatch
 from edge.components import component_factory
 from edge.configtree import SecretResolver
+from edge.daemon import serve
 from edge.db import open_store_db
 from edge.eventlog import EventLog
 from edge.events import ClockStep, DeviceStatus
@@ -166,14 +167,13 @@ class Agent:
 
     def run(self, stop: threading.Event, notifier: Notifier | None = None) -> None:
         """Run until `stop` is set; speaks sd_notify READY and WATCHDOG when under systemd."""
-        notifier = notifier or Notifier()
         self.start()
-        notifier.ready(f"store {self.cfg.store.id}: {len(self.cfg.devices)} device(s)")
-        interval = min(1.0, notifier.watchdog_interval or 1.0)
-        while not stop.wait(interval):
-            self.tick()
-            notifier.watchdog()
-        notifier.stopping()
+        serve(
+            self.tick,
+            stop,
+            f"store {self.cfg.store.id}: {len(self.cfg.devices)} device(s)",
+            notifier,
+        )
         self.stop()
 
     # -- housekeeping ------------------------------------------------------------------

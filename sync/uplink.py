@@ -31,14 +31,12 @@ from pathlib import Path
 
 import msgspec
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from edge.db import connect
 from edge.events import Event
 from sync import wire
 from sync.downlink import DownlinkApplier
+from sync.mqtt import connect_persistent, make_client
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +108,14 @@ class Uplink:
 
     def _make_client(self) -> mqtt.Client:
         s = self.s
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.store, protocol=mqtt.MQTTv5)
-        client.username_pw_set(s.store, s.password)
-        if s.tls:
-            client.tls_set(ca_certs=s.ca_file or None)
+        client = make_client(
+            s.store, username=s.store, password=s.password, tls=s.tls, ca_file=s.ca_file
+        )
         client.will_set(
             wire.topic(s.store, "up", "state"), self._state_payload(False), qos=1, retain=True
         )
         client.max_inflight_messages_set(max(s.max_inflight, 1))
         client.max_queued_messages_set(max(s.max_inflight * 2, 16))
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -189,16 +185,13 @@ class Uplink:
 
     def start(self) -> None:
         """Connect (in the background) and start draining."""
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.s.session_expiry_s
-        self.client.connect_async(
+        connect_persistent(
+            self.client,
             self.s.host,
             self.s.port,
-            keepalive=self.s.keepalive_s,
-            clean_start=False,
-            properties=props,
+            keepalive_s=self.s.keepalive_s,
+            session_expiry_s=self.s.session_expiry_s,
         )
-        self.client.loop_start()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="uplink-drain", daemon=True)
         self._thread.start()

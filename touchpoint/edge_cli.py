@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
-import sys
-import threading
 from pathlib import Path
 
 import click
 
 from edge.configtree import ConfigError, SecretResolver
+from edge.daemon import LOG_LEVELS, configure_logging, stop_on_signals
 
 
 def _load(config: Path):
@@ -47,16 +45,14 @@ def edge_group() -> None:
     "--log-level",
     default="info",
     show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
+    type=click.Choice(LOG_LEVELS),
     help="Log verbosity (to stderr/journald).",
 )
 def run(config: Path, log_level: str) -> None:
     """Run the store agent until SIGTERM/SIGINT: devices → events in the store database."""
     from edge.agent import Agent
 
-    logging.basicConfig(
-        level=log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(log_level)
     cfg = _load(config)
     secrets = SecretResolver.from_environ(config)
     extra = {}
@@ -66,9 +62,7 @@ def run(config: Path, log_level: str) -> None:
 
         extra["uplink"] = uplink_factory(cfg, secrets, __version__)
     agent = Agent(cfg, secrets, extra_components=extra)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals()
     logging.getLogger("edge").info(
         "store %s: agent starting with %d device(s)", cfg.store.id, len(cfg.devices)
     )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
-import sys
-import threading
 from pathlib import Path
 
 import click
 
 from edge.configtree import ConfigError, SecretResolver
+from edge.daemon import LOG_LEVELS, configure_logging, serve, stop_on_signals
 
 
 def load_config(config: Path):
@@ -66,30 +64,22 @@ def hq_group() -> None:
     "--log-level",
     default="info",
     show_default=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    help="Log verbosity.",
+    type=click.Choice(LOG_LEVELS),
+    help="Log verbosity (to stderr/journald).",
 )
 def run(config: Path, log_level: str) -> None:
     """Run one ingester until SIGTERM/SIGINT (start several to share the load)."""
-    from edge.sdnotify import Notifier
-
-    logging.basicConfig(
-        level=log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(log_level)
     cfg = load_config(config)
     ingester = ingester_from_config(cfg, SecretResolver.from_environ(config))
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    notifier = Notifier()
-    ingester.start()
-    notifier.ready(f"ingester {cfg.hq.id}")
-    interval = min(1.0, notifier.watchdog_interval or 1.0)
-    while not stop.wait(interval):
+    stop = stop_on_signals()
+
+    def check() -> None:
         if not ingester.alive:
             logging.getLogger("sync.hq").error("ingest worker died; exiting for a restart")
             raise SystemExit(1)
-        notifier.watchdog()
-    notifier.stopping()
+
+    ingester.start()
+    serve(check, stop, f"ingester {cfg.hq.id}")
     ingester.stop()
     click.echo(json.dumps(ingester.stats.__dict__ | {"gaps": len(ingester.stats.gaps)}), err=True)

@@ -26,13 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from edge.events import decode_data
 from sync import wire
 from sync.hq.storage import EventRow, HqStore
+from sync.mqtt import connect_persistent, make_client
 
 log = logging.getLogger(__name__)
 
@@ -128,17 +126,14 @@ class Ingester:
 
     def _make_client(self) -> mqtt.Client:
         s = self.s
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=s.client_id,
-            protocol=mqtt.MQTTv5,
+        client = make_client(
+            s.client_id,
+            username=s.username,
+            password=s.password,
+            tls=s.tls,
+            ca_file=s.ca_file,
             manual_ack=True,
         )
-        if s.username:
-            client.username_pw_set(s.username, s.password)
-        if s.tls:
-            client.tls_set(ca_certs=s.ca_file or None)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -175,17 +170,14 @@ class Ingester:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="hq-ingest", daemon=True)
         self._thread.start()
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.s.session_expiry_s
-        props.ReceiveMaximum = self.s.receive_maximum
-        self.client.connect_async(
+        connect_persistent(
+            self.client,
             self.s.host,
             self.s.port,
-            keepalive=self.s.keepalive_s,
-            clean_start=False,
-            properties=props,
+            keepalive_s=self.s.keepalive_s,
+            session_expiry_s=self.s.session_expiry_s,
+            receive_maximum=self.s.receive_maximum,
         )
-        self.client.loop_start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Leave the shared group, finish the messages in hand, then disconnect."""

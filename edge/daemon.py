@@ -1,0 +1,41 @@
+"""What every long-running `touchpoint` service shares: logging, signals, the sd_notify loop."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+
+from edge.sdnotify import Notifier
+
+LOG_LEVELS = ["debug", "info", "warning", "error"]
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr (journald under systemd) at `level`."""
+    logging.basicConfig(
+        level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def serve(
+    tick: Callable[[], None], stop: threading.Event, status: str, notifier: Notifier | None = None
+) -> None:
+    """Tell systemd READY, then call `tick` and ping the watchdog until `stop` is set."""
+    notifier = notifier or Notifier()
+    notifier.ready(status)
+    interval = min(1.0, notifier.watchdog_interval or 1.0)
+    while not stop.wait(interval):
+        tick()  # a hung tick means no ping: systemd restarts us
+        notifier.watchdog()
+    notifier.stopping()

@@ -1,0 +1,50 @@
+"""The MQTT client both ends use: paho 2, MQTT v5, persistent session, bounded reconnects."""
+
+from __future__ import annotations
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+
+def make_client(
+    client_id: str,
+    *,
+    username: str | None,
+    password: str | None,
+    tls: bool,
+    ca_file: str | None,
+    manual_ack: bool = False,
+) -> mqtt.Client:
+    """A v5 client with credentials, optional TLS and reconnect backoff 1–30 s."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv5,
+        manual_ack=manual_ack,
+    )
+    if username:
+        client.username_pw_set(username, password)
+    if tls:
+        client.tls_set(ca_certs=ca_file or None)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    return client
+
+
+def connect_persistent(
+    client: mqtt.Client,
+    host: str,
+    port: int,
+    *,
+    keepalive_s: int,
+    session_expiry_s: int,
+    receive_maximum: int | None = None,
+) -> None:
+    """Connect in the background with clean_start=False, so the broker keeps our session."""
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = session_expiry_s
+    if receive_maximum:
+        props.ReceiveMaximum = receive_maximum
+    client.connect_async(host, port, keepalive=keepalive_s, clean_start=False, properties=props)
+    client.loop_start()
