@@ -209,21 +209,24 @@ class StoreConfig(Section, kw_only=True):
     ] = msgspec.field(default_factory=list)
 
 
-def store_cross_checks(cfg: StoreConfig, secrets: SecretResolver) -> list[Problem]:
-    """Checks that span keys: references, uniqueness and secret files."""
+def check_chain_keys(keys: list[ChainKey], active: str, secrets: SecretResolver) -> list[Problem]:
+    """The active key exists, key ids are unique, every key file is there (store and HQ)."""
     problems: list[Problem] = []
-    key_ids = [k.id for k in cfg.identity.keys]
-    if cfg.identity.active_key not in key_ids:
+    ids = [k.id for k in keys]
+    if active not in ids:
         problems.append(
-            Problem(
-                "identity.active_key",
-                f"expected one of {', '.join(key_ids)}, got {cfg.identity.active_key!r}",
-            )
+            Problem("identity.active_key", f"expected one of {', '.join(ids)}, got {active!r}")
         )
-    for i, key in enumerate(cfg.identity.keys):
-        if key.id in key_ids[:i]:
+    for i, key in enumerate(keys):
+        if key.id in ids[:i]:
             problems.append(Problem(f"identity.keys[{i}].id", f"duplicate key id {key.id!r}"))
         problems += _secret(secrets, key.file, f"identity.keys[{i}].file")
+    return problems
+
+
+def store_cross_checks(cfg: StoreConfig, secrets: SecretResolver) -> list[Problem]:
+    """Checks that span keys: references, uniqueness and secret files."""
+    problems = check_chain_keys(cfg.identity.keys, cfg.identity.active_key, secrets)
     if cfg.identity.token_key_file:
         problems += _secret(secrets, cfg.identity.token_key_file, "identity.token_key_file")
     if cfg.mqtt.password_file:

@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from edge.config import ID_PATTERN, ChainKey, MqttSection, Name, Section, described
+from edge.config import (
+    ID_PATTERN,
+    ChainKey,
+    MqttSection,
+    Name,
+    Section,
+    check_chain_keys,
+    described,
+)
 from edge.configtree import Problem, SecretResolver, load
 
 
@@ -85,18 +93,7 @@ class HqConfig(Section, kw_only=True):
 
 def hq_cross_checks(cfg: HqConfig, secrets: SecretResolver) -> list[Problem]:
     """Checks that span keys: references and secret files."""
-    problems: list[Problem] = []
-    ids = [k.id for k in cfg.identity.keys]
-    if cfg.identity.active_key not in ids:
-        problems.append(
-            Problem(
-                "identity.active_key",
-                f"expected one of {', '.join(ids)}, got {cfg.identity.active_key!r}",
-            )
-        )
-    for i, key in enumerate(cfg.identity.keys):
-        if p := secrets.problem(key.file, f"identity.keys[{i}].file"):
-            problems.append(p)
+    problems = check_chain_keys(cfg.identity.keys, cfg.identity.active_key, secrets)
     if cfg.database.backend == "postgresql":
         if not cfg.database.dsn_file:
             problems.append(Problem("database.dsn_file", 'required when backend = "postgresql"'))
