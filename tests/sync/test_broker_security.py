@@ -414,3 +414,79 @@ def test_a_will_on_another_stores_topic_is_never_delivered(broker, peers):
     assert msg.topic == topic(A, "up/state")
     with pytest.raises(queue.Empty):
         hq.next_message(timeout=QUIET_S)
+
+
+def test_real_uplink_and_ingester_through_the_secured_broker(broker, peers, tmp_path):
+    """The store's uplink and HQ's ingester, with their generated credentials, end to end;
+    and a batch whose body claims another store than its topic is dead-lettered."""
+    import json
+
+    from edge.eventlog import EventLog
+    from edge.events import DoorCount
+    from sync.hq.ingest import Ingester, IngestSettings
+    from sync.hq.sqlite_store import SqliteHqStore
+    from sync.uplink import Uplink, UplinkSettings
+    from tests.edge.agent_support import wait_for
+
+    hq_db = tmp_path / "hq.db"
+    ingester = Ingester(
+        IngestSettings(
+            client_id="hq",
+            host="127.0.0.1",
+            port=broker.plain,
+            username="hq",
+            password=broker.passwords["hq"],
+        ),
+        lambda: SqliteHqStore(hq_db),
+    )
+    ingester.start()
+    assert ingester.subscribed.wait(10)
+    store_db = tmp_path / "store.db"
+    with EventLog(store_db, boot_id="boot") as log:
+        for _ in range(500):
+            log.append(DoorCount(door="main", direction="in", count=1, sensor="s"), "door")
+    uplink = Uplink(
+        UplinkSettings(
+            store=A,
+            db_path=store_db,
+            host="127.0.0.1",
+            port=broker.plain,
+            boot_id="boot",
+            password=broker.passwords[A],
+        )
+    )
+    uplink.start()
+    try:
+        reader = SqliteHqStore(hq_db)
+        wait_for(
+            lambda: (reader.marks().get(A) or 0) and reader.marks()[A].acked_through == 500,
+            what="store A's events acked through the secured broker",
+        )
+        # Store A, on its own topic, claims to be store B in the body.
+        event = {
+            "seq": 1,
+            "id": "0195a4c0-0000-7000-8000-000000000001",
+            "type": "door.count",
+            "ts": "2026-06-01T10:00:00.000Z",
+            "device": "d",
+            "clock_ok": True,
+            "boot_id": "b",
+            "data": {"door": "m", "direction": "in", "count": 1, "sensor": "s"},
+        }
+        forged = {
+            "v": 1,
+            "store": B,
+            "boot_id": "b",
+            "first_seq": 1,
+            "last_seq": 1,
+            "events": [event],
+        }
+        a = online(peers, broker.peer(A, "a-forger"))
+        assert accepted(a.publish(topic(A, "up/events"), json.dumps(forged).encode()))
+        wait_for(lambda: ingester.stats.dead_letters == 1, what="forged batch dead-lettered")
+        assert f"store '{B}' in the payload" in reader.dead_letters()[0]["reason"]
+        assert B not in reader.marks()
+        reader.close()
+    finally:
+        uplink.stop()
+        ingester.stop()
