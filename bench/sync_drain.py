@@ -92,7 +92,7 @@ def start_ingesters(tmp: Path, broker, n: int, backend: str = "sqlite", dsn: str
         cfg = tmp / f"hq-{i}.toml"
         cfg.write_text(
             HQ_TOML.format(
-                id=f"hq-{i}",
+                id=f"hq-{tmp.name}-{i}",
                 backend=backend,
                 db=tmp / "hq.db",
                 dsn_file=tmp / "dsn",
@@ -131,6 +131,34 @@ def stop_all(procs) -> None:
             p.kill()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User+system CPU seconds used so far by these processes."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def postgres_pids() -> list[int]:
+    """Every postgres server process on the machine (the throwaway cluster's)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+CPU: dict[str, float] = {}
+
+
 def drain(
     tmp: Path,
     broker,
@@ -158,6 +186,8 @@ def drain(
         )
         for i, db in enumerate(dbs)
     ]
+    ing_pids = [p.pid for p in procs]
+    before = (cpu_seconds(ing_pids), cpu_seconds(postgres_pids()), time.process_time())
     t0 = time.perf_counter()
     for up in ups:
         up.start()
@@ -166,6 +196,11 @@ def drain(
         while any(store_acked(db) < n // stores for db in dbs) and time.monotonic() < deadline:
             time.sleep(0.01)
         elapsed = time.perf_counter() - t0
+        # Where the CPU went, per second of drain (2 cores = 2.0 in all).
+        CPU.clear()
+        CPU["ingesters"] = (cpu_seconds(ing_pids) - before[0]) / elapsed
+        CPU["postgres"] = (cpu_seconds(postgres_pids()) - before[1]) / elapsed
+        CPU["uplinks"] = (time.process_time() - before[2]) / elapsed
     finally:
         for up in ups:
             up.stop()
@@ -383,7 +418,8 @@ def main() -> None:
                         )
                     )
                     print(
-                        f"postgresql, {k} ingester(s): {result[f'pg_{k}_ingesters_events_per_s']:,} events/s",
+                        f"postgresql, {k} ingester(s): {result[f'pg_{k}_ingesters_events_per_s']:,} events/s;"
+                        f" CPU cores busy: {', '.join(f'{n} {v:.2f}' for n, v in CPU.items())}",
                         flush=True,
                     )
             result["pg_scaling"] = round(

@@ -74,6 +74,7 @@ class IngestStats:
     stale_wills: int = 0
     resend_requests: int = 0
     commits: int = 0
+    busy_s: float = 0.0  # time spent validating and storing (the rest is waiting for input)
     connected: bool = False
     last_error: str = ""
     gaps: dict[str, float] = field(default_factory=dict)
@@ -221,7 +222,9 @@ class Ingester:
                         group.append(self._inbox.get_nowait())
                     except queue.Empty:
                         break
+                started = time.perf_counter()
                 self._handle(store, group)
+                self.stats.busy_s += time.perf_counter() - started
                 self._check_gaps()
         finally:
             store.close()
