@@ -4,7 +4,11 @@ Accuracy per direction is 1 - (missed + extra) / true crossings, with counted ev
 matched to true crossings by frame (see devices/camera/evaluate.py). Scenarios with no
 true crossings (U-turns only, lighting with nobody present) report their extra counts.
 
-    PYTHONPATH=. .venv/bin/python bench/camera_accuracy.py [--seeds 8] [--size 320x240]
+    PYTHONPATH=. .venv/bin/python bench/camera_accuracy.py [--seeds 8] [--first-seed 1]
+        [--size 320x240]
+
+The default seeds 1..8 are the published figures; `--first-seed 25 --seeds 16` checks
+the model on scenes it was never tuned on.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ TARGETS = {"single": 0.98, "pairs": 0.95, "noise": None, "linger": None}
 def main() -> None:
     """Generate the scenes, count them, print a per-scenario, per-direction table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=8, help="scenes per scenario (seeds 1..N)")
+    ap.add_argument("--seeds", type=int, default=8, help="scenes per scenario")
+    ap.add_argument("--first-seed", type=int, default=1, help="seed of the first scene")
     ap.add_argument("--size", default="320x240", help="frame size WxH")
     ap.add_argument("--keep", type=Path, default=None, help="keep the clips in this directory")
     ap.add_argument("--json", action="store_true", help="also print the table as JSON")
@@ -36,18 +41,19 @@ def main() -> None:
     cv2.setNumThreads(1)
     with tempfile.TemporaryDirectory() as tmp:
         out = args.keep or Path(tmp)
-        rows = run(out, args.seeds, (w, h))
-    print_table(rows, args.seeds, (w, h))
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        rows = run(out, seeds, (w, h))
+    print_table(rows, seeds, (w, h))
     if args.json:
         print(json.dumps(rows, indent=1))
 
 
-def run(out: Path, seeds: int, size: tuple[int, int]) -> list[dict]:
-    """Totals per (scenario, direction) over seeds 1..`seeds`."""
+def run(out: Path, seeds: range, size: tuple[int, int]) -> list[dict]:
+    """Totals per (scenario, direction) over `seeds`."""
     rows = []
     for name in scene.SCENARIOS:
         totals = {d: {"true": 0, "counted": 0, "missed": 0, "extra": 0} for d in ("in", "out")}
-        for seed in range(1, seeds + 1):
+        for seed in seeds:
             truth = scene.generate(name, seed, out, size)
             config = CountingConfig(line=tuple(truth["line"]), in_side=truth["in_side"])
             events, _ = count_file(truth["video"], config)
@@ -60,9 +66,12 @@ def run(out: Path, seeds: int, size: tuple[int, int]) -> list[dict]:
     return rows
 
 
-def print_table(rows: list[dict], seeds: int, size: tuple[int, int]) -> None:
+def print_table(rows: list[dict], seeds: range, size: tuple[int, int]) -> None:
     """Markdown table, as quoted in docs/camera.md."""
-    print(f"camera counter accuracy: {seeds} seeded scenes per scenario at {size[0]}x{size[1]}")
+    print(
+        f"camera counter accuracy: {len(seeds)} seeded scenes per scenario "
+        f"(seeds {seeds.start}-{seeds.stop - 1}) at {size[0]}x{size[1]}"
+    )
     print("| scenario | direction | true | counted | missed | extra | accuracy | target |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
     for r in rows:

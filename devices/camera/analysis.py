@@ -2,9 +2,11 @@
 
 Per frame: downscale to `analysis_width` (people from 3-4 m up stay 15+ px wide, and a
 160-px frame costs a sixteenth of a 640-px one), normalise global brightness to a
-slowly moving reference, background-subtract with MOG2 (shadows are labelled 127 and
-thresholded away), clean the mask with one 3x3 opening and one dilation, then find
-person blobs (`blobs.py`), track them and count line crossings (`tracker.py`).
+slowly moving reference, background-subtract with MOG2, turn its labels into a mask
+of people (`foreground.py`: cast shadows dropped, clothes the colour of the floor
+kept, holes filled, specks removed), then find person blobs, cut merged people
+apart where the tracks predict them (`blobs.py`), track them and count line
+crossings (`tracker.py`).
 
 A lighting change that survives the normalisation (a non-uniform one, a light switched
 on) turns a large part of the frame to foreground at once; then the background is
@@ -21,6 +23,7 @@ import cv2
 import numpy as np
 
 from devices.camera.blobs import Blob, BlobRules, find_blobs
+from devices.camera.foreground import foreground, person_mask
 from devices.camera.tracker import CountLine, LineEvent, Track, Tracker
 from devices.readings import Crossing
 
@@ -44,7 +47,8 @@ class CountingConfig:
     busy_learning_rate: float = 0.0005  # while tracks exist, so lingerers are not absorbed
     var_threshold: float = 16.0
     relearn_fraction: float = 0.3  # foreground share above which the scene is re-learnt
-    max_missed: int = 8
+    max_missed: int = 8  # frames without a detection that end a track
+    lost_missed: int = 24  # the same for a track lost in mid-view (floor-coloured clothes)
     min_hits: int = 4
 
     def __post_init__(self) -> None:
@@ -60,6 +64,8 @@ class CountingConfig:
             raise ValueError("min_area/max_area: expected 0 < min_area < max_area")
         if not 32 <= self.analysis_width <= 1920:
             raise ValueError("analysis_width: expected 32..1920")
+        if not 1 <= self.max_missed <= self.lost_missed:
+            raise ValueError("max_missed/lost_missed: expected 1 <= max_missed <= lost_missed")
 
 
 @dataclass
@@ -85,7 +91,6 @@ class LineCounter:
         self._bg = cv2.createBackgroundSubtractorMOG2(
             history=500, varThreshold=config.var_threshold, detectShadows=True
         )
-        self._kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self._ref_level: float | None = None
         self._tracker: Tracker | None = None
         self._rules: BlobRules | None = None
@@ -96,25 +101,15 @@ class LineCounter:
         small = self._prepare(frame)
         assert self._tracker is not None and self._rules is not None
         rate = self.config.busy_learning_rate if self._tracker.tracks else self.config.learning_rate
-        raw = self._bg.apply(small, learningRate=rate)
-        # 255 = foreground, 127 = shadow, 0 = background: keep only the foreground.
-        _, mask = cv2.threshold(raw, 200, 255, cv2.THRESH_BINARY)
-        import os
-        tau = float(os.environ.get("TAU", "0"))
-        if tau:
-            shadow = cv2.inRange(raw, 100, 150)
-            dens = cv2.blur(mask, (5, 5))
-            _, dens = cv2.threshold(dens, tau * 255, 255, cv2.THRESH_BINARY)
-            mask = cv2.bitwise_or(mask, cv2.bitwise_and(shadow, dens))
-        if cv2.countNonZero(mask) > self.config.relearn_fraction * mask.size:
+        raw = self._bg.apply(small, learningRate=rate)  # 255 person, 127 shadow, 0 floor
+        if cv2.countNonZero(foreground(raw)) > self.config.relearn_fraction * raw.size:
             self._bg.apply(small, learningRate=1.0)
             self.relearns += 1
             self._tracker.freeze()
             self.snapshot = Snapshot([], list(self._tracker.tracks), self._scale_out, True)
             return []
-        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._kernel)
-        mask = cv2.dilate(mask, self._kernel)
-        blobs = find_blobs(mask, self._rules)
+        mask = person_mask(raw, small, self._bg.getBackgroundImage, self._rules.min_area)
+        blobs = find_blobs(mask, self._rules, self._tracker.seeds())
         events = self._tracker.update(blobs, self.frame_index)
         self.snapshot = Snapshot(blobs, list(self._tracker.tracks), self._scale_out)
         return self._tally(events)
@@ -167,7 +162,13 @@ class LineCounter:
         x1, y1, x2, y2 = (v * k for v in cfg.line)
         line = CountLine(x1, y1, x2, y2, cfg.in_side, band, max(confirm, band * 1.5))
         self._tracker = Tracker(
-            line, gate=0.8 * width, max_missed=cfg.max_missed, min_hits=cfg.min_hits
+            line,
+            gate=0.8 * width,
+            max_missed=cfg.max_missed,
+            min_hits=cfg.min_hits,
+            lost_missed=cfg.lost_missed,
+            fragment_area=0.5 * max_area,
+            bounds=(aw, ah),
         )
 
     @property

@@ -3,13 +3,15 @@
 Seen from above, a person is a blob about `aspect` times wider (shoulders) than deep.
 Several people touching make one blob; how it is cut depends on what is known:
 
-- Tracked people whose predicted positions fall inside the blob (`seeds`) are the
-  best guide. If the blob's size and shape allow that many people, its pixels are
-  shared out by nearest predicted centre (a few k-means steps started at the
-  predictions), so each piece is already tied to its track and the cut runs between
-  the people whatever direction they walk. If the blob is too small or too compact
-  for them all (one walks over or right past the other), it is reported once,
-  `shared` by those tracks, which then coast on their own motion until they part.
+- People already tracked whose predicted positions fall in the blob (`seeds`) are
+  the best guide. If the blob is about as big as those people together, it is cut
+  between their predicted positions (each pixel goes to the nearest prediction)
+  and each piece is tied to its track. The cut thus
+  runs between the people whatever way they walk: side by side, one behind the
+  other, or passing head-on.
+- If it is much smaller than their joint size (one walks right over or past the
+  other), the pixels cannot say who is where; the blob is judged like any other
+  and the tracker gives it to the nearest prediction while the rest coast.
 - Otherwise (people who came into view together) a blob bigger than one person, or
   clearly too wide for its depth, is cut into equal pieces along its long axis.
 """
@@ -22,13 +24,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+SPLIT_SHARE = 0.8  # blob area / joint usual area of its tracked people needed to cut it
+
 
 @dataclass(frozen=True)
 class Blob:
     """One detection in analysis pixels: centre, area, box, and how many people it holds.
 
-    `track` is the id of the tracked person a piece was cut for; `shared` lists the
-    tracked people that a blob too compact to cut holds together.
+    `track` is the id of the tracked person a piece was cut for, if any.
     """
 
     x: float
@@ -37,7 +40,15 @@ class Blob:
     box: tuple[int, int, int, int]  # x, y, w, h of the connected component it came from
     people: int = 1
     track: int | None = None
-    shared: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Seed:
+    """A tracked person as the blob cutter needs them: predicted centre and usual area."""
+
+    x: float
+    y: float
+    area: float
 
 
 @dataclass(frozen=True)
@@ -51,20 +62,22 @@ class BlobRules:
 
 
 def find_blobs(
-    mask: np.ndarray, rules: BlobRules, seeds: Mapping[int, tuple[float, float]] | None = None
+    mask: np.ndarray, rules: BlobRules, seeds: Mapping[int, Seed] | None = None
 ) -> list[Blob]:
     """Connected components of a binary mask, filtered by size, merged people split.
 
-    `seeds` maps track ids to predicted positions of people already being tracked.
+    `seeds` maps track ids to the predicted position and usual area of people
+    already being tracked.
     """
+    seeds = seeds or {}
     n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
     fh, fw = mask.shape[:2]
-    keep = []
-    for i in range(1, n):
-        area = float(stats[i, cv2.CC_STAT_AREA])
-        if rules.min_area <= area <= rules.max_area * rules.max_people:
-            keep.append(i)
-    claims = _claims(keep, stats, centroids, seeds or {})
+    keep = [
+        i
+        for i in range(1, n)
+        if rules.min_area <= stats[i, cv2.CC_STAT_AREA] <= rules.max_area * rules.max_people
+    ]
+    claims = _claims(keep, stats, centroids, seeds)
     blobs: list[Blob] = []
     for i in keep:
         area = float(stats[i, cv2.CC_STAT_AREA])
@@ -76,17 +89,14 @@ def find_blobs(
             blobs.append(Blob(cx, cy, area, box))
             continue
         pts = _pixels(labels, i, box)
+        if len(mine) >= 2 and area >= SPLIT_SHARE * sum(seeds[t].area for t in mine):
+            pieces = _split_by_seeds(pts, box, mine, seeds)
+            if pieces:
+                blobs.extend(pieces)
+                continue
         # A person cut by the frame edge looks wide and shallow: judge it by area only.
         cut = box[0] == 0 or box[1] == 0 or box[0] + box[2] == fw or box[1] + box[3] == fh
         people = _people(pts, area, rules, cut)
-        if len(mine) >= 2:
-            if people >= len(mine):
-                pieces = _split_by_seeds(pts, area, box, mine, seeds or {})
-                if pieces:
-                    blobs.extend(pieces)
-                    continue
-            blobs.append(Blob(cx, cy, area, box, len(mine), shared=tuple(mine)))
-            continue
         if people == 1:
             blobs.append(Blob(cx, cy, area, box))
         else:
@@ -94,17 +104,17 @@ def find_blobs(
     return blobs
 
 
-def _claims(keep, stats, centroids, seeds) -> dict[int, list[int]]:
+def _claims(keep, stats, centroids, seeds: Mapping[int, Seed]) -> dict[int, list[int]]:
     # Each prediction belongs to the nearest kept component whose box (plus a margin
     # for a person drifting off their prediction) contains it.
     claims: dict[int, list[int]] = {}
-    for tid, (sx, sy) in seeds.items():
+    for tid, seed in seeds.items():
         best, best_d = None, np.inf
         for i in keep:
             x, y, w, h = stats[i, :4]
             m = 0.15 * max(w, h) + 1
-            if x - m <= sx <= x + w + m and y - m <= sy <= y + h + m:
-                d = (centroids[i][0] - sx) ** 2 + (centroids[i][1] - sy) ** 2
+            if x - m <= seed.x <= x + w + m and y - m <= seed.y <= y + h + m:
+                d = (centroids[i][0] - seed.x) ** 2 + (centroids[i][1] - seed.y) ** 2
                 if d < best_d:
                     best, best_d = i, d
         if best is not None:
@@ -148,19 +158,16 @@ def _split_by_shape(pts: np.ndarray, area: float, box, people: int) -> list[Blob
     return out
 
 
-def _split_by_seeds(pts, area: float, box, ids: list[int], seeds) -> list[Blob]:
-    """Share a blob's pixels out among tracked people by nearest centre; [] if one gets none."""
-    centres = np.array([seeds[t] for t in ids], np.float32)
-    for _ in range(3):
-        d = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        nearest = d.argmin(axis=1)
-        counts = np.bincount(nearest, minlength=len(ids))
-        # A piece under a quarter of a fair share is not a person: cannot cut this blob.
-        if counts.min() < 0.25 * len(pts) / len(ids):
-            return []
-        for k in range(len(ids)):
-            centres[k] = pts[nearest == k].mean(axis=0)
-    return [
-        Blob(float(c[0]), float(c[1]), float(n), box, len(ids), track=t)
-        for c, n, t in zip(centres, counts, ids, strict=True)
-    ]
+def _split_by_seeds(pts, box, ids: list[int], seeds: Mapping[int, Seed]) -> list[Blob]:
+    """Give each pixel to the nearest predicted person; [] if one would get too few."""
+    centres = np.array([(seeds[t].x, seeds[t].y) for t in ids], np.float32)
+    nearest = ((pts[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+    counts = np.bincount(nearest, minlength=len(ids))
+    # A piece under a quarter of a fair share is not a person: do not cut this way.
+    if counts.min() < 0.25 * len(pts) / len(ids):
+        return []
+    out = []
+    for k, t in enumerate(ids):
+        c = pts[nearest == k].mean(axis=0)
+        out.append(Blob(float(c[0]), float(c[1]), float(counts[k]), box, len(ids), track=t))
+    return out

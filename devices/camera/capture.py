@@ -1,8 +1,10 @@
 """Capture loop: a camera, file or stream read in a thread into a bounded queue.
 
-Live sources drop the oldest queued frame when analysis lags (a counter wants the
-newest picture, and a growing backlog only adds latency) and count the drops. A file
-read for `count-video` can instead block the reader so every frame is analysed.
+Live sources (a device index, an rtsp:// or http:// URL) drop the oldest queued frame
+when analysis lags (a counter wants the newest picture, and a growing backlog only
+adds latency) and count the drops. A video file is a finite recording: it is read
+once, the reader blocking so every frame is analysed, and then the source ends
+(`is_recording` tells which kind a source is).
 
 A read that fails closes the source, reports `disconnected` and reopens it with
 exponential backoff. A read that hangs (a dead RTSP peer can block OpenCV's read for
@@ -38,6 +40,14 @@ class Frame:
     index: int
     ts: float
     image: np.ndarray
+
+
+def is_recording(source: Source) -> bool:
+    """Whether `source` is a video file (finite) rather than a camera index or stream URL."""
+    if isinstance(source, int):
+        return False
+    text = str(source)
+    return not text.isdigit() and "://" not in text
 
 
 def open_capture(source: Source, timeout_ms: int = 5000) -> Any | None:
@@ -171,6 +181,7 @@ class FrameSource:
             if not self._current(gen):
                 return
             if self.read_once:
+                self._status("disconnected", f"end of recording after {got} frames")
                 self._finish()
                 return
             self._status("disconnected", "read failed" if got else "no frames")

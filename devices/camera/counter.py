@@ -3,6 +3,11 @@
 It owns two threads: the capture reader (`capture.FrameSource`) and an analysis
 worker that turns frames into `Crossing` readings. Capture status (connected,
 disconnected, error) is passed on as `Status` readings named after the sensor.
+
+A live camera or stream drops frames when analysis lags and is reopened when it
+fails. A video file (a recording replayed through the agent, as in tests and demos)
+is counted once, every frame, and the counter then stays idle: reopening it would
+count the same people again.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from devices.camera.analysis import CountingConfig, LineCounter, to_crossing
-from devices.camera.capture import FrameSource, Source
+from devices.camera.capture import FrameSource, Source, is_recording
 from devices.protocol import ReadingSink
 from devices.readings import Status, stamp
 
@@ -34,6 +39,7 @@ class CameraSettings:
     max_area: float | None = None
     frame_size: tuple[int, int] | None = None  # coordinate system of line/areas; None: native
     stall_timeout: float = 5.0
+    read_once_files: bool = True  # a video file is counted once, without drops, then ends
 
     def counting(self) -> CountingConfig:
         """The analysis settings these imply (validates them)."""
@@ -61,14 +67,24 @@ class CameraCounter:
         self.counter = LineCounter(settings.counting())
         self._sink = on_reading
         self._clock = clock
+        once = settings.read_once_files and is_recording(settings.source)
         self.source = source_factory(
             settings.source,
             name=settings.sensor,
             on_status=self._emit,
             stall_timeout=settings.stall_timeout,
+            read_once=once,
+            drop=not once,
         )
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        self.finished = False  # a recording was counted to its end
+
+    @property
+    def alive(self) -> bool:
+        """Counting, or done with a recording (the supervisor must not restart it)."""
+        worker = self._worker
+        return self.finished or (worker is not None and worker.is_alive())
 
     def start(self) -> None:
         """Open the camera and start counting in the background."""
@@ -105,6 +121,8 @@ class CameraCounter:
                 self._emit(stamp(to_crossing(e, self.settings.sensor), self._clock()))
         for e in self.counter.finish():
             self._emit(stamp(to_crossing(e, self.settings.sensor), self._clock()))
+        # A recording that never opened is a failure to retry, not a finished count.
+        self.finished = self.source.ended and self.source.opens > 0
 
     def _emit(self, reading) -> None:
         try:

@@ -1,4 +1,11 @@
-"""Centroid tracker and the counting line with a hysteresis band.
+"""Person tracker and the counting line with a hysteresis band.
+
+Tracks move at constant velocity between detections. Pieces of a blob that was cut
+between tracked people (`Blob.track`) go straight to their track; every other track
+and detection are paired by least total distance to the predicted positions (the
+Hungarian method, `assignment.py`), within a gate. So two people who meet, merge
+into one blob and part again keep their identities, and a U-turner never inherits
+the crossing of someone walking on.
 
 A track only counts once it has been *committed* on one side of the line (beyond the
 band) and then commits to the other side. That crossing stays pending, and a return
@@ -15,7 +22,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
-from devices.camera.blobs import Blob
+from devices.camera.assignment import assign
+from devices.camera.blobs import Blob, Seed
 
 Direction = Literal["in", "out"]
 
@@ -74,86 +82,153 @@ class Track:
     pending: int = 0  # side of an unconfirmed crossing, 0 if none
     sign: int = 0  # raw side of the line, for the frame of the crossing
     crossed_frame: int = -1
+    seen: tuple[float, float, int] = (0.0, 0.0, 0)  # last measured x, y and its frame
+    area: float = 0.0  # usual blob area of this person, analysis px
     trail: deque = field(default_factory=lambda: deque(maxlen=24))
+
+    def predict(self) -> tuple[float, float]:
+        """Where the person should be on the next frame (constant velocity)."""
+        return self.x + self.vx, self.y + self.vy
 
 
 class Tracker:
-    """Greedy nearest-neighbour assignment on predicted positions, with track ageing."""
+    """Constant-velocity tracks assigned to detections at least total distance, aged out.
 
-    def __init__(self, line: CountLine, gate: float, max_missed: int, min_hits: int) -> None:
+    `max_missed` frames without a detection end a track; `lost_missed` is the
+    patience for an established track lost away from the edges of `bounds` (the
+    analysed frame size), since people do not vanish in mid-view: their clothes
+    matched the floor there, or they were hidden in a group. Blobs under
+    `fragment_area` next to a tracked person are pieces of that person.
+    """
+
+    def __init__(
+        self,
+        line: CountLine,
+        gate: float,
+        max_missed: int,
+        min_hits: int,
+        *,
+        lost_missed: int | None = None,
+        fragment_area: float = math.inf,
+        bounds: tuple[float, float] | None = None,
+    ) -> None:
         self.line = line
         self.gate = gate
         self.max_missed = max_missed
+        self.lost_missed = max(max_missed, lost_missed or max_missed)
         self.min_hits = min_hits
+        self.fragment_area = fragment_area
+        self.bounds = bounds
         self.tracks: list[Track] = []
         self._next_id = 1
 
+    def seeds(self) -> dict[int, Seed]:
+        """Predicted positions of established tracks, to cut merged blobs between them."""
+        return {t.id: Seed(*t.predict(), t.area) for t in self.tracks if t.hits >= self.min_hits}
+
     def update(self, blobs: list[Blob], frame: int) -> list[LineEvent]:
         """Advance all tracks by one frame of detections; return confirmed crossings."""
-        events: list[LineEvent] = []
-        pairs = []
-        for ti, t in enumerate(self.tracks):
-            px, py = t.x + t.vx, t.y + t.vy
-            for bi, b in enumerate(blobs):
-                d = math.hypot(b.x - px, b.y - py)
-                if d < self.gate:
-                    pairs.append((d, ti, bi))
-        pairs.sort()
+        by_id = {t.id: t for t in self.tracks}
         match: dict[int, list[Blob]] = {}
-        used_b: set[int] = set()
-        for _, ti, bi in pairs:
-            if ti in match or bi in used_b:
-                continue
-            match[ti] = [blobs[bi]]
-            used_b.add(bi)
+        free: list[Blob] = []
+        for b in blobs:
+            if b.track in by_id and b.track not in match:
+                match[b.track] = [b]
+            else:
+                free.append(b)
+        rest = [t for t in self.tracks if t.id not in match]
+        cost = []
+        for t in rest:
+            px, py = t.predict()
+            row = [math.hypot(b.x - px, b.y - py) for b in free]
+            cost.append([d if d < self.gate else math.inf for d in row])
+        used: set[int] = set()
+        for r, c in assign(cost):
+            match[rest[r].id] = [free[c]]
+            used.add(c)
         spawn = []
-        for bi, b in enumerate(blobs):
-            if bi in used_b:
+        for bi, b in enumerate(free):
+            if bi in used:
                 continue
             # A fragment next to a person already matched (the blob broke up over a
-            # floor edge) joins that person, so it cannot start a second track.
-            # Pieces of a split blob are separate people by decision, never fragments.
+            # floor edge) joins that person, so it cannot start a second track. A blob
+            # the size of a person is a person, however close, and pieces of a split
+            # blob are separate people by decision.
             near = [
-                (math.hypot(b.x - self.tracks[ti].x, b.y - self.tracks[ti].y), ti)
-                for ti in match
-                if b.people == 1 and match[ti][0].people == 1
+                (math.hypot(b.x - by_id[tid].x, b.y - by_id[tid].y), tid)
+                for tid, parts in match.items()
+                if b.people == 1 and parts[0].people == 1 and b.area < self.fragment_area
             ]
-            d, ti = min(near, default=(math.inf, -1))
+            d, tid = min(near, default=(math.inf, -1))
             if d < self.gate:
-                match[ti].append(b)
+                match[tid].append(b)
             else:
                 spawn.append(b)
+        events: list[LineEvent] = []
         alive = []
-        for ti, t in enumerate(self.tracks):
-            parts = match.get(ti)
+        for t in self.tracks:
+            parts = match.get(t.id)
             if parts:
-                area = sum(p.area for p in parts)
-                x = sum(p.x * p.area for p in parts) / area
-                y = sum(p.y * p.area for p in parts) / area
-                steps = t.missed + 1
-                t.vx = 0.5 * t.vx + 0.5 * (x - t.x) / steps
-                t.vy = 0.5 * t.vy + 0.5 * (y - t.y) / steps
-                t.x, t.y = x, y
-                t.hits += 1
-                t.missed = 0
-                t.trail.append((x, y))
+                self._measure(t, parts, frame)
                 events.extend(self._observe(t, frame))
             else:
                 t.missed += 1
                 t.x += t.vx  # coast: a person briefly lost keeps walking
                 t.y += t.vy
-                if t.missed > self.max_missed:
+                if t.missed > self._patience(t):
                     events.extend(self._finish(t, frame))
                     continue
             alive.append(t)
         self.tracks = alive
-        for b in spawn:
-            t = Track(self._next_id, b.x, b.y)
-            t.trail.append((b.x, b.y))
+        for group in self._group(spawn):
+            area = sum(b.area for b in group)
+            x = sum(b.x * b.area for b in group) / area
+            y = sum(b.y * b.area for b in group) / area
+            t = Track(self._next_id, x, y, seen=(x, y, frame), area=area)
+            t.trail.append((x, y))
             self._next_id += 1
             self.tracks.append(t)
             self._observe(t, frame)
         return events
+
+    def _group(self, spawn: list[Blob]) -> list[list[Blob]]:
+        # New blobs too small to be a person that lie next to each other are pieces of
+        # one person coming into view, not several people.
+        groups: list[list[Blob]] = []
+        for b in sorted(spawn, key=lambda b: -b.area):
+            small = b.people == 1 and b.area < self.fragment_area
+            for g in groups:
+                if small and math.hypot(b.x - g[0].x, b.y - g[0].y) < self.gate:
+                    g.append(b)
+                    break
+            else:
+                groups.append([b])
+        return groups
+
+    def _patience(self, t: Track) -> int:
+        if self.bounds is None or t.hits < 2 * self.min_hits:
+            return self.max_missed
+        w, h = self.bounds
+        m = self.gate
+        inside = m < t.x < w - m and m < t.y < h - m
+        return self.lost_missed if inside else self.max_missed
+
+    def _measure(self, t: Track, parts: list[Blob], frame: int) -> None:
+        area = sum(p.area for p in parts)
+        x = sum(p.x * p.area for p in parts) / area
+        y = sum(p.y * p.area for p in parts) / area
+        # Velocity between measurements: frames coasted count as time
+        # passing, never as evidence of where the person was.
+        sx, sy, sf = t.seen
+        steps = max(1, frame - sf)
+        t.vx = 0.5 * t.vx + 0.5 * (x - sx) / steps
+        t.vy = 0.5 * t.vy + 0.5 * (y - sy) / steps
+        t.x, t.y = x, y
+        t.seen = (x, y, frame)
+        t.area += 0.3 * (area - t.area)
+        t.hits += 1
+        t.missed = 0
+        t.trail.append((x, y))
 
     def flush(self, frame: int) -> list[LineEvent]:
         """End every track (end of a video): pending crossings of real tracks count."""
@@ -165,6 +240,7 @@ class Tracker:
         """Hold tracks where they are for a frame without evidence (background relearn)."""
         for t in self.tracks:
             t.vx = t.vy = 0.0
+            t.seen = (t.x, t.y, t.seen[2])
 
     def _observe(self, t: Track, frame: int) -> list[LineEvent]:
         d, in_span = self.line.distance(t.x, t.y)

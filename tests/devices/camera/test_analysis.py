@@ -16,9 +16,13 @@ def _config(truth: dict, **kw) -> CountingConfig:
     return CountingConfig(line=tuple(truth["line"]), in_side=truth["in_side"], **kw)
 
 
+SEEDS = (1, 2, 3)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("scenario", ["single", "pairs"])
-def test_counts_match_truth_exactly(clips, scenario: str) -> None:
-    truth = clips(scenario)
+def test_counts_match_truth_exactly(clips, scenario: str, seed: int) -> None:
+    truth = clips(scenario, seed)
     events, frames = count_file(truth["video"], _config(truth))
     assert frames == truth["frames"]
     result = score(events, truth)
@@ -28,15 +32,17 @@ def test_counts_match_truth_exactly(clips, scenario: str) -> None:
     }
 
 
-def test_u_turns_are_not_counted(clips) -> None:
-    truth = clips("uturn")
+@pytest.mark.parametrize("seed", SEEDS)
+def test_u_turns_are_not_counted(clips, seed: int) -> None:
+    truth = clips("uturn", seed)
     assert truth["in"] == truth["out"] == 0
     events, _ = count_file(truth["video"], _config(truth))
     assert events == []
 
 
-def test_lighting_changes_with_nobody_present_count_nothing(clips) -> None:
-    truth = clips("lighting")
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lighting_changes_with_nobody_present_count_nothing(clips, seed: int) -> None:
+    truth = clips("lighting", seed)
     events, _ = count_file(truth["video"], _config(truth))
     assert events == []
 
@@ -125,6 +131,7 @@ def test_one_person_stays_one_blob_and_specks_are_ignored() -> None:
         ({"line": (0, 0, 0, 1)}, "2 px apart"),
         ({"line": (0, 0, 9, 9), "in_side": "up"}, "in_side"),
         ({"line": (0, 0, 9, 9), "min_area": 50, "max_area": 10}, "min_area"),
+        ({"line": (0, 0, 9, 9), "max_missed": 10, "lost_missed": 5}, "lost_missed"),
     ],
 )
 def test_bad_settings_are_refused_with_the_key_named(kwargs, message) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devices.camera.capture import FrameSource, open_capture
+from devices.camera.capture import FrameSource, is_recording, open_capture
 from devices.readings import Status
 
 
@@ -133,3 +133,9 @@ def test_stop_returns_within_its_deadline_while_reading(clips) -> None:
 
 def test_open_capture_returns_none_for_a_missing_file(tmp_path: Path) -> None:
     assert open_capture(tmp_path / "missing.avi") is None
+
+
+def test_files_are_recordings_and_devices_and_urls_are_live(tmp_path: Path) -> None:
+    assert is_recording(tmp_path / "door.avi") and is_recording("door.mp4")
+    assert not is_recording(0) and not is_recording("1")
+    assert not is_recording("rtsp://10.0.0.5/stream1") and not is_recording("http://cam/mjpg")
