@@ -151,15 +151,21 @@ class CameraCounter(CounterBase, tag="camera_counter", kw_only=True):
     source: Annotated[str, described("camera index, video file or rtsp:// URL", min_length=1)]
     line: Annotated[
         list[int],
-        described("counting line X1,Y1,X2,Y2 in analysis pixels", min_length=4, max_length=4),
+        described(
+            "counting line X1,Y1,X2,Y2 in width x height coordinates", min_length=4, max_length=4
+        ),
     ]
     in_side: Annotated[
         Literal["left", "right"], described("side of the directed line that is inside")
     ] = "left"
     min_area: Annotated[int, described("smallest person blob in pixels", ge=1)] = 200
     max_area: Annotated[int, described("largest single-person blob in pixels", ge=1)] = 1200
-    width: Annotated[int, described("analysis frame width", ge=80, le=1920)] = 320
-    height: Annotated[int, described("analysis frame height", ge=60, le=1080)] = 240
+    width: Annotated[
+        int, described("width of the coordinate system of line and areas", ge=80, le=1920)
+    ] = 320
+    height: Annotated[
+        int, described("height of the coordinate system of line and areas", ge=60, le=1080)
+    ] = 240
 
 
 class SerialScanner(DeviceBase, tag="serial_scanner", kw_only=True):

@@ -217,8 +217,8 @@ class Tracker:
         area = sum(p.area for p in parts)
         x = sum(p.x * p.area for p in parts) / area
         y = sum(p.y * p.area for p in parts) / area
-        # Velocity between measurements: frames coasted count as time
-        # passing, never as evidence of where the person was.
+        # Velocity between measurements: frames coasted count as time passing, never
+        # as evidence of where the person was.
         sx, sy, sf = t.seen
         steps = max(1, frame - sf)
         t.vx = 0.5 * t.vx + 0.5 * (x - sx) / steps
