@@ -12,7 +12,8 @@
    an event's commit at the store until the store holds HQ's ack for it (HQ acks
    after its commit, so this is an upper bound): p50/p95 (target p95 ≤ 1 s).
 5. PostgreSQL: 4 stores' backlogs (100,000 events in all) into a throwaway
-   PostgreSQL cluster with one ingester, then two (target ≥ 1.6×). Several stores,
+   PostgreSQL cluster with one ingester, then two, twice each, best of each
+   (target ≥ 1.6×). Several stores,
    because one store's batches are serialised on its watermark row by design.
 """
 
@@ -402,26 +403,23 @@ def main() -> None:
             from tests.pg_cluster import PgCluster
 
             with PgCluster() as pg:
-                for k in (1, 2):
-                    d = tmp / f"pg{k}"
+                # Alternating runs, best of each: this shared 2-core machine is noisy.
+                best: dict[int, float] = {1: 0.0, 2: 0.0}
+                for attempt, k in enumerate((1, 2, 1, 2)):
+                    d = tmp / f"pg{k}-{attempt}"
                     d.mkdir()
-                    dsn = create_database(pg, f"bench{k}")
-                    result[f"pg_{k}_ingesters_events_per_s"] = round(
-                        drain(
-                            d,
-                            broker,
-                            args.events,
-                            ingesters=k,
-                            backend="postgresql",
-                            dsn=dsn,
-                            stores=4,
-                        )
+                    dsn = create_database(pg, f"bench{k}_{attempt}")
+                    rate = drain(
+                        d, broker, args.events, ingesters=k, backend="postgresql", dsn=dsn, stores=4
                     )
+                    best[k] = max(best[k], rate)
+                    cpu = ", ".join(f"{n} {v:.2f}" for n, v in CPU.items())
                     print(
-                        f"postgresql, {k} ingester(s): {result[f'pg_{k}_ingesters_events_per_s']:,} events/s;"
-                        f" CPU cores busy: {', '.join(f'{n} {v:.2f}' for n, v in CPU.items())}",
+                        f"postgresql, {k} ingester(s): {rate:,.0f} events/s; CPU cores busy: {cpu}",
                         flush=True,
                     )
+                for k in (1, 2):
+                    result[f"pg_{k}_ingesters_events_per_s"] = round(best[k])
             result["pg_scaling"] = round(
                 result["pg_2_ingesters_events_per_s"] / result["pg_1_ingesters_events_per_s"], 2
             )
