@@ -36,3 +36,8 @@ class Component(Protocol):
     def stop(self, timeout: float = 2.0) -> None:
         """Stop and release the port/pins/camera within `timeout` seconds."""
         ...
+
+    @property
+    def alive(self) -> bool:
+        """Whether the component still works; the supervisor restarts it when not."""
+        ...

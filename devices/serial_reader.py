@@ -71,6 +71,11 @@ class SerialReader:
         """Whether the port is open right now."""
         return self._serial is not None
 
+    @property
+    def alive(self) -> bool:
+        """Whether the worker thread runs (the supervisor restarts the component otherwise)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         """Start the reading thread."""
         if self._thread is not None:

@@ -37,11 +37,7 @@ class Supervised:
 
 
 def _alive(component: Component) -> bool:
-    probe = getattr(component, "alive", None)
-    if probe is None:
-        thread = getattr(component, "_thread", None)
-        return thread is None or thread.is_alive()
-    return bool(probe() if callable(probe) else probe)
+    return bool(component.alive)
 
 
 class Supervisor:

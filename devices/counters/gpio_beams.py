@@ -242,6 +242,11 @@ class BeamPairCounter:
         self._thread: threading.Thread | None = None
         self._devices: dict[str, Any] = {}
 
+    @property
+    def alive(self) -> bool:
+        """Whether the worker thread runs (the supervisor restarts the component otherwise)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         """Claim both pins and start the timeout thread; pin errors are reported, then raised."""
         from gpiozero import DigitalInputDevice  # deferred: only Pi deployments need gpiozero

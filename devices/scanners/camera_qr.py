@@ -145,6 +145,13 @@ class CameraQrScanner:
         self._last_status: tuple[str, str] | None = None
         self._lock = threading.Lock()
 
+    @property
+    def alive(self) -> bool:
+        """Whether it works; a video file read to its end counts as done, not dead."""
+        if self.kind == "file" and self._finished.is_set():
+            return True  # restarting would read the recording (and its codes) again
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         """Start the capture thread (opening the source happens there, with backoff)."""
         if self._thread is not None:
