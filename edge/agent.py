@@ -29,7 +29,7 @@ from edge.db import open_store_db
 from edge.eventlog import EventLog
 from edge.events import ClockStep, DeviceStatus
 from edge.identity import Pseudonymiser, TokenVerifier
-from edge.router import DeviceRoute, ReadingRouter, health_key, tracker_key
+from edge.router import NONCE_PREFIX, DeviceRoute, ReadingRouter, health_key, tracker_key
 from edge.sdnotify import Notifier
 from edge.supervisor import Supervisor
 from edge.visits import VisitWindows, parse_ts
@@ -66,7 +66,7 @@ class Agent:
         )
         ident = cfg.identity
         keys = {k.id: secrets.read(k.file) for k in ident.keys}
-        tokens = (
+        self.tokens = tokens = (
             TokenVerifier(secrets.read(ident.token_key_file), ident.token_step_s)
             if ident.token_key_file
             else None
@@ -121,6 +121,11 @@ class Agent:
                     self._trackers[name] = DeltaTracker.from_state(json.loads(row["value"]))
                 except ValueError as exc:
                     log.error("%s: ignoring unreadable counter state: %s", name, exc)
+            if self.tokens is not None:
+                oldest_step = int(self.clock.now() // self.tokens.step_s) - 2
+                for row in db.query("SELECT key, value FROM state WHERE key LIKE 'nonce:%'"):
+                    if int(row["value"]) >= oldest_step:
+                        self.tokens.restore(row["key"][len(NONCE_PREFIX) :], int(row["value"]))
             since = self.clock.iso(self.clock.now() - self.windows.window_s)
             for row in db.query(
                 "SELECT json_extract(data, '$.pseudonym') AS p, json_extract(data, '$.window_start') AS w"
@@ -204,6 +209,12 @@ class Agent:
             acked = int(row[0]) if row else 0
             cutoff = self.clock.iso(self.clock.now() - self.cfg.database.retention_days * 86400)
             cur = db.execute("DELETE FROM events WHERE seq <= ? AND ts < ?", [acked, cutoff])
+            if self.tokens is not None:  # a used nonce matters only while its token could verify
+                oldest_step = int(self.clock.now() // self.tokens.step_s) - 3
+                db.execute(
+                    "DELETE FROM state WHERE key LIKE 'nonce:%' AND CAST(value AS INTEGER) < ?",
+                    [oldest_step],
+                )
             return cur.rowcount
         finally:
             db.close()

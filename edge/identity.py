@@ -13,7 +13,8 @@ App tokens (docs/identity.md) are short-lived and signed by the app back end:
 `step` = floor(unix time / step_s); `nonce` = 8 random bytes (base64url);
 `customer` = the app customer id (base64url); `mac` = the first 16 bytes of
 HMAC-SHA256(token_key, "TP1.<step>.<nonce>.<customer>"), base64url. A token is
-valid within one step either side of the verifier's step (clock skew), once.
+valid within one step either side of the verifier's step (clock skew), once; the
+agent persists used nonces so a restart does not reopen that window.
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ class TokenVerifier:
         self._seen: OrderedDict[str, int] = OrderedDict()
         self._remember = remember
         self.rejected: dict[str, int] = {}
+        # Nonces accepted since the caller last took them, to persist (replays across restarts).
+        self.consumed: list[tuple[str, int]] = []
 
     def verify(self, token: str, now: float) -> TokenResult:
         """Verify and consume a token; rejects are counted by reason."""
@@ -140,7 +143,17 @@ class TokenVerifier:
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return TokenResult("malformed")
         self._remember_nonce(nonce, step)
+        self.consumed.append((nonce, step))
         return TokenResult("ok", customer=customer, step=step)
+
+    def restore(self, nonce: str, step: int) -> None:
+        """Remember a nonce used before a restart, so its token cannot be replayed now."""
+        self._remember_nonce(nonce, step)
+
+    def take_consumed(self) -> list[tuple[str, int]]:
+        """Nonces accepted since the last call (the caller persists them)."""
+        taken, self.consumed = self.consumed, []
+        return taken
 
     def _remember_nonce(self, nonce: str, step: int) -> None:
         self._seen[nonce] = step

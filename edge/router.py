@@ -29,6 +29,9 @@ from edge.visits import VisitWindows
 log = logging.getLogger(__name__)
 
 
+NONCE_PREFIX = "nonce:"
+
+
 def tracker_key(device: str) -> str:
     """State-table key of a counter's persisted last totals."""
     return f"counter:{device}"
@@ -139,7 +142,12 @@ class ReadingRouter:
                     door=route.door,
                 )
             )
-        self.eventlog.append_many(payloads, route.name, ts=scan.ts)
+        state = None
+        tokens = self.classifier.tokens
+        if tokens is not None:
+            for nonce, step in tokens.take_consumed():  # at most one per scan
+                state = (f"{NONCE_PREFIX}{nonce}", str(step))
+        self.eventlog.append_many(payloads, route.name, ts=scan.ts, state=state)
 
     def _rejected(self, route: DeviceRoute, rejected: Rejected) -> None:
         route.rejected[rejected.reason] += 1

@@ -207,3 +207,17 @@ def test_clock_step_is_recorded_and_early_events_flagged(tmp_path):
     assert (
         rows[0][1] < "2026" <= rows[2][1]
     )  # the early event carries the wrong year until re-based
+
+
+def test_a_token_used_before_a_restart_is_refused_after_it(tmp_path):
+    from devices.readings import Scan
+
+    cfg = load_store_config(write_store_config(tmp_path, devices_toml(tmp_path)))
+    token = issue_token(TOKEN_KEY, "app-customer-1", time.time())
+    for _round in range(2):
+        agent = Agent(cfg, SecretResolver.from_environ(tmp_path / "store.toml"))
+        agent.start()
+        agent.router.handle("scan-door", Scan(symbology="qr", data=token, ts=time.time()))
+        agent.stop()
+    got = scans(tmp_path / "store.db")
+    assert [s.get("rejected") for s in got] == [None, "replayed"]
