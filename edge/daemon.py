@@ -7,10 +7,34 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
+
+import click
 
 from edge.sdnotify import Notifier
 
 LOG_LEVELS = ["debug", "info", "warning", "error"]
+
+
+def config_option(what: str):
+    """The `-c/--config FILE` option every service command takes."""
+    return click.option(
+        "-c",
+        "--config",
+        "config",
+        required=True,
+        type=click.Path(path_type=Path, dir_okay=False),
+        help=f"{what} config file (TOML).",
+    )
+
+
+log_level_option = click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(LOG_LEVELS),
+    help="Log verbosity (to stderr/journald).",
+)
 
 
 def configure_logging(level: str) -> None:

@@ -318,6 +318,16 @@ class Uplink:
             cursor = sent + 1
         return cursor, live
 
+    def _batch(self, events: list[Event]) -> wire.Batch:
+        return wire.Batch(
+            v=1,
+            store=self.s.store,
+            boot_id=self.s.boot_id,
+            first_seq=events[0].seq,
+            last_seq=events[-1].seq,
+            events=events,
+        )
+
     def _publish_batch(self, conn: sqlite3.Connection, first: int, last: int) -> int | None:
         """Publish events first..(≤ last) as one batch; returns the last seq sent."""
         budget = self.s.batch_max_bytes - _ENVELOPE_OVERHEAD
@@ -346,26 +356,11 @@ class Uplink:
             size += est
         if not events:
             return None
-        batch = wire.Batch(
-            v=1,
-            store=self.s.store,
-            boot_id=self.s.boot_id,
-            first_seq=events[0].seq,
-            last_seq=events[-1].seq,
-            events=events,
-        )
+        batch = self._batch(events)
         payload = wire.encode(batch)
-        if len(payload) > self.s.batch_max_bytes and len(events) > 1:
-            # The estimate was off: send half now, the rest next round.
-            half = events[: len(events) // 2]
-            batch = wire.Batch(
-                v=1,
-                store=self.s.store,
-                boot_id=self.s.boot_id,
-                first_seq=half[0].seq,
-                last_seq=half[-1].seq,
-                events=half,
-            )
+        while len(payload) > self.s.batch_max_bytes and len(batch.events) > 1:
+            # The estimate was off: send the first half now, the rest next round.
+            batch = self._batch(batch.events[: len(batch.events) // 2])
             payload = wire.encode(batch)
         info = self.client.publish(wire.topic(self.s.store, "up", "events"), payload, qos=1)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:

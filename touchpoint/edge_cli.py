@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from edge.configtree import ConfigError, SecretResolver
-from edge.daemon import LOG_LEVELS, configure_logging, stop_on_signals
+from edge.daemon import config_option, configure_logging, log_level_option, stop_on_signals
 
 
 def _load(config: Path):
@@ -33,21 +33,8 @@ def edge_group() -> None:
 
 
 @edge_group.command("run")
-@click.option(
-    "-c",
-    "--config",
-    "config",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Store config file (TOML).",
-)
-@click.option(
-    "--log-level",
-    default="info",
-    show_default=True,
-    type=click.Choice(LOG_LEVELS),
-    help="Log verbosity (to stderr/journald).",
-)
+@config_option("Store")
+@log_level_option
 def run(config: Path, log_level: str) -> None:
     """Run the store agent until SIGTERM/SIGINT: devices → events in the store database."""
     from edge.agent import Agent
@@ -70,14 +57,7 @@ def run(config: Path, log_level: str) -> None:
 
 
 @edge_group.command("status")
-@click.option(
-    "-c",
-    "--config",
-    "config",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Store config file (TOML).",
-)
+@config_option("Store")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def status(config: Path, as_json: bool) -> None:
     """Today's entries, exits, visitors and identified visits; device health; outbox and acked seq."""

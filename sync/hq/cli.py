@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from edge.configtree import ConfigError, SecretResolver
-from edge.daemon import LOG_LEVELS, configure_logging, serve, stop_on_signals
+from edge.daemon import config_option, configure_logging, log_level_option, serve, stop_on_signals
 
 
 def load_config(config: Path):
@@ -52,21 +52,8 @@ def hq_group() -> None:
 
 
 @hq_group.command("run")
-@click.option(
-    "-c",
-    "--config",
-    "config",
-    required=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="HQ config file (TOML).",
-)
-@click.option(
-    "--log-level",
-    default="info",
-    show_default=True,
-    type=click.Choice(LOG_LEVELS),
-    help="Log verbosity (to stderr/journald).",
-)
+@config_option("HQ")
+@log_level_option
 def run(config: Path, log_level: str) -> None:
     """Run one ingester until SIGTERM/SIGINT (start several to share the load)."""
     configure_logging(log_level)
