@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 
 from devices.emulators.scanner import ScannerEmulator, with_check_digit
 from devices.emulators.terabee import TerabeeEmulator
 from tests.edge.agent_support import door_totals, wait_for, write_store_config
-from tests.support import ROOT, touchpoint
+from tests.support import touchpoint, touchpoint_process
 
 
 def devices(tmp):
@@ -33,21 +31,9 @@ duplicate_window_ms = 0
 
 
 def spawn(config, env=None, log=None):
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from touchpoint.cli import main; main()",
-            "edge",
-            "run",
-            "-c",
-            str(config),
-            "--log-level",
-            "debug",
-        ],
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-        stdout=log or subprocess.DEVNULL,
-        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+    out = {"stdout": log, "stderr": subprocess.STDOUT} if log else {}
+    return touchpoint_process(
+        "edge", "run", "-c", str(config), "--log-level", "debug", env=env, **out
     )
 
 

@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 
 from devices.emulators.terabee import TerabeeEmulator
 from tests.edge.agent_support import door_totals, wait_for, write_store_config
-from tests.support import ROOT
+from tests.support import touchpoint_process
 
 
 def start_agent(config):
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from touchpoint.cli import main; main()",
-            "edge",
-            "run",
-            "-c",
-            str(config),
-        ],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    return touchpoint_process("edge", "run", "-c", str(config))
 
 
 def test_sigkill_during_burst_loses_and_repeats_nothing(tmp_path):

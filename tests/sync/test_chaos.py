@@ -13,12 +13,10 @@ must equal what the sensors counted: 0 lost, 0 double counted.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,7 +26,7 @@ import pytest
 from devices.emulators.terabee import TerabeeEmulator
 from sync.mosquitto import MosquittoProcess
 from tests.edge.agent_support import CHAIN_KEY, write_store_config
-from tests.support import ROOT
+from tests.support import touchpoint_process
 from tests.tcp_proxy import CuttableProxy
 
 STORES = ("chaos-1", "chaos-2", "chaos-3")
@@ -59,12 +57,7 @@ file = "chain-key"
 
 def spawn(*args: str, log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-c", "from touchpoint.cli import main; main()", *args],
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        return touchpoint_process(*args, stdout=out, stderr=subprocess.STDOUT)
 
 
 def kill9(proc: subprocess.Popen) -> None:
