@@ -1,4 +1,4 @@
-"""`touchpoint broker …`: head office's mosquitto set-up (config, ACL, passwords, TLS script)."""
+"""`touchpoint broker …`: head office's mosquitto set-up (config, access rules, passwords, TLS)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,12 @@ def broker_group() -> None:
     help="System user mosquitto runs as; when run as root, the files it reads are "
     "made readable by that user's group.",
 )
+@click.option(
+    "--dynsec-plugin",
+    default=None,
+    help="Path of mosquitto_dynamic_security.so, which enforces the access rules "
+    "(default: found under /usr/lib and /usr/local/lib).",
+)
 def config(
     stores: str,
     out: Path,
@@ -86,8 +92,9 @@ def config(
     plain_bind: str,
     rotate: tuple[str, ...],
     broker_user: str,
+    dynsec_plugin: str | None,
 ) -> None:
-    """Write a mosquitto config, ACL and password file for head office into --out."""
+    """Write a mosquitto config, access rules and password file for head office into --out."""
     try:
         spec = make_spec(
             out,
@@ -98,7 +105,9 @@ def config(
             plain_port=plain_port,
             plain_bind=plain_bind,
         )
-        report = write_broker_dir(spec, rotate=tuple(rotate), broker_user=broker_user)
+        report = write_broker_dir(
+            spec, rotate=tuple(rotate), broker_user=broker_user, dynsec_plugin=dynsec_plugin
+        )
     except BrokerConfigError as exc:
         for line in str(exc).splitlines():
             click.echo(f"error: {line}", err=True)

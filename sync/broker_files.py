@@ -1,10 +1,10 @@
-"""Write head office's broker directory: config, ACL, hashed passwords, credentials.
+"""Write head office's broker directory: config, access rules, hashed passwords, credentials.
 
 Layout (all under DIR):
-    mosquitto.conf, acl, passwd    read by mosquitto
-    credentials/{user}             plain-text password for provisioning (0600, dir 0700)
-    tls/make-ca.sh                 makes tls/ca.crt, tls/server.crt, tls/server.key
-    data/                          mosquitto's persistence
+    mosquitto.conf, dynsec.json, passwd   read by mosquitto
+    credentials/{user}                    plain-text password for provisioning (0600, dir 0700)
+    tls/make-ca.sh                        makes tls/ca.crt, tls/server.crt, tls/server.key
+    data/                                 mosquitto's persistence
 
 Re-running keeps every existing password (provisioned Pis keep working); only new
 users and those named in `rotate` get a fresh one. Every file is replaced
@@ -22,12 +22,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sync.broker_config import BrokerConfigError, BrokerSpec, acl_text, mosquitto_conf
+from sync.broker_config import BrokerConfigError, BrokerSetupError, BrokerSpec, mosquitto_conf
+from sync.broker_dynsec import dynsec_text, find_dynsec_plugin
 from sync.broker_tls import MAKE_CA_SCRIPT
-
-
-class BrokerSetupError(RuntimeError):
-    """The broker directory could not be written (missing tool, unreadable file)."""
 
 
 @dataclass
@@ -63,12 +60,14 @@ def write_broker_dir(
     rotate: tuple[str, ...] = (),
     broker_user: str = "mosquitto",
     passwd_bin: str | None = None,
+    dynsec_plugin: str | Path | None = None,
 ) -> WriteReport:
     """Create or update the broker directory described by `spec`."""
     unknown = sorted(set(rotate) - set(spec.users))
     if unknown:
         raise BrokerConfigError(f"--rotate {', '.join(unknown)}: not a store or HQ user here")
     passwd_bin = passwd_bin or find_mosquitto_passwd()
+    plugin = find_dynsec_plugin(dynsec_plugin)
     owner = _broker_owner(broker_user)
     report = WriteReport()
 
@@ -80,10 +79,18 @@ def write_broker_dir(
     passwords = _credentials(spec, rotate, report)
     _write_passwd(spec, passwords, passwd_bin, owner)
     report.written.append(spec.passwd_path)
-    _atomic_write(spec.acl_path, acl_text(spec), 0o640 if owner else 0o600, owner)
-    report.written.append(spec.acl_path)
-    _atomic_write(spec.conf_path, mosquitto_conf(spec), 0o640 if owner else 0o600, owner)
+    rules = dynsec_text(spec)
+    rules_changed = _read_or_none(spec.dynsec_path) not in (None, rules)
+    _atomic_write(spec.dynsec_path, rules, 0o640 if owner else 0o600, owner)
+    report.written.append(spec.dynsec_path)
+    conf = mosquitto_conf(spec, plugin)
+    conf_changed = _read_or_none(spec.conf_path) not in (None, conf)
+    _atomic_write(spec.conf_path, conf, 0o640 if owner else 0o600, owner)
     report.written.append(spec.conf_path)
+    if spec.legacy_acl_path.is_file():
+        # Written by earlier versions; mosquitto.conf no longer names it.
+        spec.legacy_acl_path.unlink()
+        report.notes.append(f"removed {spec.legacy_acl_path}: the access rules are in dynsec.json")
     script = spec.tls_dir / "make-ca.sh"
     _atomic_write(script, MAKE_CA_SCRIPT, 0o755, None)
     report.written.append(script)
@@ -92,6 +99,11 @@ def write_broker_dir(
     report.orphans = sorted(
         p.name for p in spec.credentials_dir.iterdir() if p.is_file() and p.name not in listed
     )
+    if rules_changed or conf_changed:
+        report.notes.append(
+            "access rules or mosquitto.conf changed: restart mosquitto "
+            "(systemctl restart mosquitto); a reload does not reread them"
+        )
     if owner:
         report.notes.append(f"files mosquitto reads are group-readable by {broker_user!r}")
     if not (spec.tls_dir / "server.crt").exists():
@@ -154,6 +166,14 @@ def _write_passwd(
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _read_or_none(path: Path) -> str | None:
+    """A file's text, or None when it does not exist (yet)."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
 
 
 def _broker_owner(broker_user: str) -> tuple[int, int] | None:

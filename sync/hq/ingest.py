@@ -34,8 +34,6 @@ from sync.mqtt import connect_persistent, make_client
 
 log = logging.getLogger(__name__)
 
-SHARE_GROUP = "hq"
-
 
 def iso_now() -> str:
     """Current UTC time, ISO-8601 with milliseconds."""
@@ -122,7 +120,7 @@ class Ingester:
         self._gap_since: dict[str, float] = {}
         self._last_resend: dict[str, float] = {}
         self.subscribed = threading.Event()
-        self.shared_topic = f"$share/{SHARE_GROUP}/{wire.PREFIX}/+/up/events"
+        self.shared_topic = f"$share/{wire.SHARE_GROUP}/{wire.PREFIX}/+/up/events"
         self.client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:

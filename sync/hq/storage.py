@@ -9,13 +9,14 @@ PostgreSQL (pg_store.py) serves several ingesters writing one database.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 from typing import Any, Protocol
+
+import msgspec
 
 from edge.configtree import SecretResolver
 from sync.hq.config import HqDatabaseSection
@@ -24,9 +25,12 @@ from sync.wire import StoreState, encode
 MAX_DEAD_LETTER_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True)
-class EventRow:
-    """One store event, already validated by the ingester."""
+class EventRow(msgspec.Struct, frozen=True):
+    """One store event, already validated by the ingester.
+
+    A msgspec struct rather than a dataclass: HQ builds one per event on its hot path,
+    and a struct is built several times faster and encodes to JSON in C.
+    """
 
     store: str
     seq: int
@@ -134,7 +138,7 @@ def screen(rows: Sequence[EventRow]) -> list[EventRow]:
     out = sorted(rows, key=lambda r: (r.store, r.seq))
     if any(_NUL_ESCAPE in r.data for r in out):
         out = [
-            dataclasses.replace(r, error="payload holds \\u0000, which feeds cannot read")
+            msgspec.structs.replace(r, error="payload holds \\u0000, which feeds cannot read")
             if r.error is None and _NUL_ESCAPE in r.data
             else r
             for r in out
@@ -153,7 +157,7 @@ def screen(rows: Sequence[EventRow]) -> list[EventRow]:
 
 
 def _without_nul(r: EventRow) -> EventRow:
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         r,
         id=clean_text(r.id),
         type=clean_text(r.type),

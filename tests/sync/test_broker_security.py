@@ -8,6 +8,8 @@ with real MQTT v5 clients.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import queue
 import shutil
@@ -24,11 +26,12 @@ from sync.broker_config import (
     MAX_PACKET_BYTES,
     MAX_QUEUED_MESSAGES,
     BrokerConfigError,
-    acl_text,
+    BrokerSetupError,
     make_spec,
     mosquitto_conf,
     parse_ids,
 )
+from sync.broker_dynsec import dynsec_text, find_dynsec_plugin, store_role
 from sync.broker_files import write_broker_dir
 from sync.mosquitto import MosquittoProcess, free_port
 from tests.support import touchpoint
@@ -54,47 +57,75 @@ def accepted(reason) -> bool:
 # ---------------------------------------------------------------- generator, no broker
 
 
-def acl_blocks(text: str) -> dict[str | None, list[str]]:
-    """{user: [topic lines]}; None holds lines before the first `user` (global rules)."""
-    blocks: dict[str | None, list[str]] = {None: []}
-    current = None
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        if line.startswith("user "):
-            current = line.split(" ", 1)[1]
-            blocks[current] = []
-        else:
-            blocks[current].append(line)
-    return blocks
+def rules_by_role(spec) -> dict[str, list[tuple[str, str]]]:
+    """{role: [(acltype, topic), …]} from the generated dynsec.json, allow rules only."""
+    config = json.loads(dynsec_text(spec))
+    found = {}
+    for role in config["roles"]:
+        assert all(acl["allow"] is True for acl in role["acls"])
+        found[role["rolename"]] = sorted((acl["acltype"], acl["topic"]) for acl in role["acls"])
+    return found
 
 
-def test_acl_confines_each_store_to_its_own_topics(tmp_path):
-    spec = make_spec(tmp_path, (A, B), feeds_user="feeds")
-    blocks = acl_blocks(acl_text(spec))
-    assert blocks[None] == [], "no rule may apply to every client"
+def test_access_rules_confine_each_store_to_its_own_topics(tmp_path):
+    spec = make_spec(tmp_path, (A, B), hq_users=("hq", "hq-2"), feeds_user="feeds")
+    config = json.loads(dynsec_text(spec))
+    # Deny by default: only what a role grants is allowed (no $SYS, no $CONTROL).
+    assert config["defaultACLAccess"] == {
+        "publishClientSend": False,
+        "publishClientReceive": False,
+        "subscribe": False,
+        "unsubscribe": True,
+    }
+    assert config["groups"] == [], "no groups, so no anonymous group"
+    users = {c["username"]: [r["rolename"] for r in c["roles"]] for c in config["clients"]}
+    assert users == {
+        A: [store_role(A)],
+        B: [store_role(B)],
+        "hq": ["hq"],
+        "hq-2": ["hq"],
+        "feeds": ["feeds"],
+    }
+    # No passwords here: the plugin defers authentication to the password file.
+    assert not any({"password", "salt", "iterations"} & set(c) for c in config["clients"])
+    roles = rules_by_role(spec)
     for store in (A, B):
-        assert blocks[store] == [
-            f"topic write {topic(store, 'up/#')}",
-            f"topic read {topic(store, 'down/#')}",
+        assert roles[store_role(store)] == [
+            ("publishClientReceive", topic(store, "down/#")),
+            ("publishClientSend", topic(store, "up/#")),
+            ("subscribePattern", topic(store, "down/#")),
         ]
-    assert blocks["hq"] == [
-        "topic read touchpoint/v1/+/up/#",
-        "topic readwrite touchpoint/v1/+/down/#",
-        "topic readwrite touchpoint/v1/+/feed/#",
+    assert roles["hq"] == sorted(
+        [
+            ("subscribePattern", "$share/hq/touchpoint/v1/+/up/#"),
+            ("subscribePattern", "touchpoint/v1/+/up/#"),
+            ("publishClientReceive", "touchpoint/v1/+/up/#"),
+            ("publishClientSend", "touchpoint/v1/+/down/#"),
+            ("subscribePattern", "touchpoint/v1/+/down/#"),
+            ("publishClientReceive", "touchpoint/v1/+/down/#"),
+            ("publishClientSend", "touchpoint/v1/+/feed/#"),
+            ("subscribePattern", "touchpoint/v1/+/feed/#"),
+            ("publishClientReceive", "touchpoint/v1/+/feed/#"),
+        ]
+    )
+    assert roles["feeds"] == [
+        ("publishClientReceive", "touchpoint/v1/+/feed/#"),
+        ("subscribePattern", "touchpoint/v1/+/feed/#"),
     ]
-    assert blocks["feeds"] == ["topic read touchpoint/v1/+/feed/#"]
-    assert not any("pattern" in line for lines in blocks.values() for line in lines)
 
 
 def test_conf_has_the_security_and_queue_settings(tmp_path):
     spec = make_spec(tmp_path, (A,), tls_port=8883, plain_port=1883)
-    conf = mosquitto_conf(spec)
+    plugin = find_dynsec_plugin()
+    conf = mosquitto_conf(spec, plugin)
     lines = [ln for ln in conf.splitlines() if ln and not ln.startswith("#")]
+    # No acl_file: it would grant every SUBSCRIBE to users the plugin does not list.
+    assert not any(ln.startswith("acl_file") for ln in lines)
     for expected in (
         "allow_anonymous false",
         f"password_file {spec.passwd_path}",
-        f"acl_file {spec.acl_path}",
+        f"plugin {plugin}",
+        f"plugin_opt_config_file {spec.dynsec_path}",
         "persistence true",
         f"persistence_location {spec.data_dir}/",
         "tls_version tlsv1.2",
@@ -143,7 +174,7 @@ def test_passwords_are_kept_on_rerun_added_for_new_stores_and_rotated(tmp_path):
     assert mode(creds) == 0o700
     assert all(mode(creds / name) == 0o600 for name in before)
     assert all(len(pw.strip()) >= 40 and pw.endswith("\n") for pw in before.values())
-    assert mode(out / "passwd") & 0o007 == 0 and mode(out / "acl") & 0o007 == 0
+    assert mode(out / "passwd") & 0o007 == 0 and mode(out / "dynsec.json") & 0o007 == 0
 
     second = write_broker_dir(make_spec(out, (A, B, "store-c")), rotate=(B,))
     assert second.kept_passwords == [A, "hq"]
@@ -167,8 +198,31 @@ def test_store_left_out_loses_access_and_is_reported(tmp_path):
     write_broker_dir(make_spec(out, (A, B)))
     report = write_broker_dir(make_spec(out, (A,)))
     assert report.orphans == [B]
-    assert f"user {B}" not in (out / "acl").read_text()
+    rules = json.loads((out / "dynsec.json").read_text())
+    assert [c["username"] for c in rules["clients"]] == [A, "hq"]
+    assert store_role(B) not in [r["rolename"] for r in rules["roles"]]
     assert B not in [line.split(":")[0] for line in (out / "passwd").read_text().splitlines()]
+
+
+def test_the_dynsec_plugin_is_found_or_named_clearly(tmp_path):
+    found = find_dynsec_plugin()
+    assert found.name == "mosquitto_dynamic_security.so" and found.is_file()
+    assert find_dynsec_plugin(str(found)) == found
+    with pytest.raises(BrokerSetupError, match="no such file"):
+        find_dynsec_plugin(tmp_path / "missing.so")
+
+
+def test_rerun_removes_the_old_acl_file_and_says_when_a_restart_is_needed(tmp_path):
+    out = tmp_path / "broker"
+    first = write_broker_dir(make_spec(out, (A,)))
+    assert not any("restart" in note for note in first.notes)
+    same = write_broker_dir(make_spec(out, (A,)))
+    assert not any("restart" in note for note in same.notes), "nothing changed"
+    (out / "acl").write_text("user store-a\ntopic write touchpoint/v1/store-a/up/#\n")
+    upgraded = write_broker_dir(make_spec(out, (A, B)))
+    assert not (out / "acl").exists()
+    assert any("removed" in note and "acl" in note for note in upgraded.notes)
+    assert any("restart mosquitto" in note for note in upgraded.notes)
 
 
 def test_cli_writes_files_and_never_prints_a_password(tmp_path):
@@ -197,6 +251,17 @@ def test_cli_rejects_bad_input_with_exit_2(tmp_path, args, message):
     assert message in result.stderr and "error:" in result.stderr
 
 
+def test_cli_names_a_missing_dynsec_plugin_and_writes_nothing(tmp_path):
+    out = tmp_path / "broker"
+    missing = tmp_path / "mosquitto_dynamic_security.so"
+    result = touchpoint(
+        "broker", "config", "--stores", A, "--out", str(out), "--dynsec-plugin", str(missing)
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"error: --dynsec-plugin {missing}: no such file" in result.stderr
+    assert not out.exists()
+
+
 # ---------------------------------------------------------------- a real mosquitto
 
 
@@ -216,9 +281,15 @@ class Broker:
         return Peer(port, user, password, client_id, ca_file=ca, **kw)
 
 
-@pytest.fixture(scope="module")
-def broker() -> Iterator[Broker]:
-    """Mosquitto on exactly the generated mosquitto.conf, with a make-ca.sh certificate."""
+@contextlib.contextmanager
+def generated_broker(
+    *extra_args: str, hand_added: dict[str, str] | None = None
+) -> Iterator[Broker]:
+    """Mosquitto on exactly the generated mosquitto.conf, with a make-ca.sh certificate.
+
+    `hand_added` users are put in the password file with mosquitto_passwd after
+    generating, as an operator might do by hand.
+    """
     # Not pytest's tmp_path: mosquitto started as root drops to the mosquitto user
     # before reading the password file, and pytest's base directory is root-only.
     out = Path(tempfile.mkdtemp(prefix="touchpoint-broker-", dir="/tmp"))
@@ -226,7 +297,7 @@ def broker() -> Iterator[Broker]:
     try:
         made = touchpoint(
             "broker", "config", "--stores", f"{A},{B}", "--out", str(out),
-            "--plain-port", str(plain), "--tls-port", str(tls),
+            "--plain-port", str(plain), "--tls-port", str(tls), *extra_args,
         )  # fmt: skip
         assert made.returncode == 0, made.stderr
         certs = subprocess.run(
@@ -234,15 +305,29 @@ def broker() -> Iterator[Broker]:
             capture_output=True, text=True, timeout=30,
         )  # fmt: skip
         assert certs.returncode == 0, certs.stderr
+        passwords = {p.name: p.read_text().strip() for p in (out / "credentials").iterdir()}
+        for user, password in (hand_added or {}).items():
+            added = subprocess.run(
+                ["mosquitto_passwd", "-b", str(out / "passwd"), user, password],
+                capture_output=True, text=True, timeout=30,
+            )  # fmt: skip
+            assert added.returncode == 0, added.stderr
+            passwords[user] = password
         conf = (out / "mosquitto.conf").read_text()
         # workdir=out: the broker is started on the generated file itself.
         process = MosquittoProcess(out, port=plain, config_text=conf)
         assert process.config_path == out / "mosquitto.conf"
-        passwords = {p.name: p.read_text().strip() for p in (out / "credentials").iterdir()}
         with process:
             yield Broker(plain, tls, str(out / "tls" / "ca.crt"), passwords)
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[Broker]:
+    """The generated broker for stores A and B, HQ user `hq` and feeds user `feeds`."""
+    with generated_broker("--feeds-user", "feeds") as running:
+        yield running
 
 
 @pytest.fixture
@@ -300,10 +385,11 @@ def test_store_cannot_read_another_stores_down(broker, peers):
     hq = online(peers, broker.peer("hq", "hq"))
     assert accepted(hq.publish(topic(B, "down/ack"), b'{"for":"b"}', retain=True))
     a = online(peers, broker.peer(A, A))
-    # Mosquitto 2.0.11 grants these subscriptions (SUBACK "Granted QoS 1") and then
-    # checks every message, retained ones included, against A's read rules.
+    # The dynamic-security plugin refuses these subscriptions (SUBACK 0x87), and
+    # would check every message, retained ones included, against A's rules anyway.
+    assert a.subscribe(topic(A, "down/#"))[0].value == 1
     for filt in (topic(B, "down/#"), "touchpoint/v1/+/down/#", "#"):
-        assert a.subscribe(filt)[0].value in (1, NOT_AUTHORIZED)
+        assert a.subscribe(filt)[0].value == NOT_AUTHORIZED
     assert accepted(hq.publish(topic(B, "down/cmd"), b'{"for":"b"}'))
     assert accepted(hq.publish(topic(A, "down/cmd"), b'{"for":"a"}'))
     got = a.next_message()
@@ -315,8 +401,8 @@ def test_store_cannot_read_another_stores_down(broker, peers):
 def test_store_cannot_read_other_stores_up_even_through_a_shared_subscription(broker, peers):
     hq = hq_ingester(broker, peers)
     a = online(peers, broker.peer(A, A))
-    a.subscribe("touchpoint/v1/+/up/#")
-    a.subscribe("$share/spy/touchpoint/v1/+/up/#")
+    assert a.subscribe("touchpoint/v1/+/up/#")[0].value == NOT_AUTHORIZED
+    assert a.subscribe("$share/spy/touchpoint/v1/+/up/#")[0].value == NOT_AUTHORIZED
     a.subscribe(topic(A, "down/#"))
     b = online(peers, broker.peer(B, B))
     for n in range(4):
@@ -328,16 +414,12 @@ def test_store_cannot_read_other_stores_up_even_through_a_shared_subscription(br
     assert a.drain() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mosquitto 2.0 acl_file never refuses a SUBSCRIBE: a store may join HQ's "
-    "$share/hq group, the broker round-robins stores' batches to it and then drops them "
-    "on the read check. The dynamic-security plugin refuses it (docs/broker.md).",
-)
 def test_a_store_joining_hqs_shared_group_diverts_no_batches(broker, peers):
+    """An acl_file never refuses a SUBSCRIBE: A would join HQ's group, the broker would
+    round-robin half of B's batches to A and drop them on the read check."""
     hq = hq_ingester(broker, peers, client_id="hq-2")
     a = online(peers, broker.peer(A, A))
-    a.subscribe("$share/hq/touchpoint/v1/+/up/#")
+    a.subscribe("$share/hq/touchpoint/v1/+/up/#")  # refused; asserted in the next test
     b = online(peers, broker.peer(B, B))
     for n in range(4):
         assert accepted(b.publish(topic(B, "up/events"), f"b-{n}".encode()))
@@ -347,6 +429,76 @@ def test_a_store_joining_hqs_shared_group_diverts_no_batches(broker, peers):
     finally:
         assert a.drain() == []
     assert payloads == [b"b-0", b"b-1", b"b-2", b"b-3"]
+
+
+def test_a_store_may_subscribe_only_to_its_own_down(broker, peers):
+    a = online(peers, broker.peer(A, A))
+    for filt in (topic(A, "down/#"), topic(A, "down/lookup/+"), topic(A, "down/ack")):
+        assert a.subscribe(filt)[0].value == 1, filt
+    for filt in (
+        topic(B, "down/#"),
+        "$share/hq/touchpoint/v1/+/up/#",
+        "$share/hq/touchpoint/v1/+/up/events",
+        f"$share/hq/{topic(A, 'down/#')}",  # even its own down/, through a share group
+        topic(A, "up/#"),  # it writes its up/, it does not read it
+        "touchpoint/v1/+/feed/#",
+        "#",
+        "$SYS/#",
+        "$CONTROL/dynamic-security/#",
+    ):
+        [reason] = a.subscribe(filt)
+        assert reason.is_failure and reason.value == NOT_AUTHORIZED, filt
+    # Nor may it change the access rules at run time.
+    assert a.publish("$CONTROL/dynamic-security/v1", b"{}").value == NOT_AUTHORIZED
+
+
+def test_hq_subscribes_to_what_the_ingester_and_downlink_need(broker, peers):
+    hq = online(peers, broker.peer("hq", "hq"))
+    for filt in (
+        "$share/hq/touchpoint/v1/+/up/events",
+        "touchpoint/v1/+/up/state",
+        "touchpoint/v1/+/down/#",
+        "touchpoint/v1/+/feed/#",
+    ):
+        assert hq.subscribe(filt)[0].value == 1, filt
+    # Only the ingesters' group: the rules name `$share/hq/…` and nothing else.
+    assert hq.subscribe("$share/other/touchpoint/v1/+/up/#")[0].value == NOT_AUTHORIZED
+    assert hq.publish(topic(A, "up/events"), b"forged").value == NOT_AUTHORIZED
+
+
+def test_the_feeds_user_reads_feeds_only(broker, peers):
+    hq = online(peers, broker.peer("hq", "hq"))
+    assert accepted(hq.publish(topic(A, "feed/hour"), b"feed-a", retain=True))
+    feeds = online(peers, broker.peer("feeds", "feeds"))
+    assert feeds.subscribe("touchpoint/v1/+/feed/#")[0].value == 1
+    got = feeds.next_message()
+    assert (got.topic, got.payload) == (topic(A, "feed/hour"), b"feed-a")
+    for filt in ("touchpoint/v1/+/up/#", "$share/hq/touchpoint/v1/+/up/#", topic(A, "down/#")):
+        assert feeds.subscribe(filt)[0].value == NOT_AUTHORIZED, filt
+    assert feeds.publish(topic(A, "feed/hour"), b"forged").value == NOT_AUTHORIZED
+
+
+def test_a_user_added_to_the_password_file_by_hand_gets_nothing(peers):
+    """Authenticated by the password file, but unknown to the plugin: no rule matches,
+    and there is no acl_file behind the plugin to grant it SUBSCRIBEs."""
+    with generated_broker(hand_added={"stranger": "hand-made-password"}) as broker:
+        hq = hq_ingester(broker, peers)
+        stranger = online(peers, broker.peer("stranger", "stranger"))
+        for filt in ("$share/hq/touchpoint/v1/+/up/#", "touchpoint/v1/stranger/down/#", "#"):
+            assert stranger.subscribe(filt)[0].value == NOT_AUTHORIZED, filt
+        assert stranger.publish(topic(A, "up/events"), b"x").value == NOT_AUTHORIZED
+        assert stranger.publish("touchpoint/v1/stranger/up/events", b"x").value == NOT_AUTHORIZED
+        b = online(peers, broker.peer(B, B))
+        for n in range(4):
+            assert accepted(b.publish(topic(B, "up/events"), f"b-{n}".encode()))
+        assert sorted(hq.next_message().payload for _ in range(4)) == [
+            b"b-0",
+            b"b-1",
+            b"b-2",
+            b"b-3",
+        ]
+        for peer in peers:
+            peer.close()
 
 
 def refused(peer: Peer, peers: list[Peer]) -> int:

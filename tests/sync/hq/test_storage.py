@@ -8,11 +8,11 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 import pytest
+from msgspec.structs import replace
 
 from edge.events import DoorCount, encode_data
 from sync.hq import schema
