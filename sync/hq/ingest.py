@@ -57,6 +57,10 @@ class IngestSettings:
     gap_timeout_s: float = 10.0
     max_batch_bytes: int = 256 * 1024
     max_group: int = 64
+    # A group is also capped by payload bytes: smaller transactions keep PostgreSQL's
+    # sort and JSON unpacking in memory, and with several ingesters they interleave
+    # instead of each holding half the backlog in one transaction.
+    max_group_bytes: int = 2 * 1024 * 1024
     receive_maximum: int = 64
 
 
@@ -214,12 +218,14 @@ class Ingester:
                     if self._stop.is_set():
                         return
                     continue
-                group = [first]
-                while len(group) < self.s.max_group:
+                group, size = [first], len(first.payload)
+                while len(group) < self.s.max_group and size < self.s.max_group_bytes:
                     try:
-                        group.append(self._inbox.get_nowait())
+                        msg = self._inbox.get_nowait()
                     except queue.Empty:
                         break
+                    group.append(msg)
+                    size += len(msg.payload)
                 started = time.perf_counter()
                 self._handle(store, group)
                 self.stats.busy_s += time.perf_counter() - started
