@@ -6,7 +6,8 @@
 - paho's `manual_ack`: a batch is PUBACKed only after the transaction that stored it
   has committed, so a crash between the two makes the broker deliver it again.
 - Messages are group-committed: the worker takes what has arrived (up to
-  `max_group`) and stores it in one transaction.
+  `max_group` messages and `max_group_bytes` of payload) and stores it in one
+  transaction.
 - Every event's payload is validated against the schema; a bad one is stored with
   its reason (it still counts for contiguity, so one bad event cannot stall a
   store) and is left out of the feeds. A bad batch (JSON, size, store ≠ topic,
