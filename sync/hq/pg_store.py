@@ -23,20 +23,15 @@ import psycopg
 from psycopg import errors
 
 from sync.hq import schema
+from sync.hq.sql import dead_letter_dicts, dead_letter_params, shared_sql, state_params
 from sync.hq.storage import (
-    DEAD_LETTER_COLUMNS,
-    MARK_COLUMNS,
     EventRow,
     IngestOutcome,
     StoreMark,
     advance_watermark,
-    clean_text,
-    dead_letter_text,
     is_stale_will,
     make_mark,
-    prefix_sql,
     screen,
-    state_json,
 )
 from sync.wire import StoreState
 
@@ -64,7 +59,7 @@ WITH inserted AS (
 SELECT store, count(*) FROM inserted GROUP BY store
 """
 _rows_json = msgspec.json.Encoder()
-_PREFIX = prefix_sql("%s")
+_SQL = shared_sql("%s")
 
 _DOOR_COUNTS = """
 SELECT store, data::jsonb ->> 'door' AS door, left(ts, 13) || ':00' AS hour,
@@ -183,7 +178,7 @@ class PgHqStore:
                 acked, max_seq = marks[store]
                 added = inserted.get(store, 0)
                 acked = advance_watermark(
-                    lambda p: cur.execute(_PREFIX, p).fetchone(), store, acked, max(added, 1)
+                    lambda p: cur.execute(_SQL.prefix, p).fetchone(), store, acked, max(added, 1)
                 )
                 max_seq = max(max_seq, top[store])
                 dups = sent[store] - added
@@ -211,15 +206,7 @@ class PgHqStore:
         """Keep an invalid payload with the reason it was refused."""
         with self._tx() as cur:
             cur.execute(
-                "INSERT INTO hq_dead_letters (received_at, topic, store, reason, payload)"
-                " VALUES (%s, %s, %s, %s, %s)",
-                (
-                    received_at,
-                    clean_text(topic),
-                    None if store is None else clean_text(store),
-                    clean_text(reason),
-                    dead_letter_text(payload),
-                ),
+                _SQL.dead_letter, dead_letter_params(topic, store, reason, payload, received_at)
             )
 
     def record_state(self, store: str, state: StoreState, received_at: str) -> bool:
@@ -231,30 +218,20 @@ class PgHqStore:
             ).fetchone()
             if is_stale_will(row[0] if row else None, state):
                 return False
-            cur.execute(
-                "INSERT INTO hq_stores (store, online, boot_id, state, state_at)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (store) DO UPDATE SET"
-                " online = excluded.online, boot_id = excluded.boot_id,"
-                " state = excluded.state, state_at = excluded.state_at",
-                (store, state.online, state.boot_id, state_json(state), received_at),
-            )
+            cur.execute(_SQL.state_upsert, state_params(store, state, received_at))
         return True
 
     def marks(self) -> dict[str, StoreMark]:
         """Every known store's watermark, counters and liveness."""
         with self._tx() as cur:
-            rows = cur.execute(f"SELECT {MARK_COLUMNS} FROM hq_stores ORDER BY store").fetchall()
+            rows = cur.execute(_SQL.marks).fetchall()
         return {row[0]: make_mark(row) for row in rows}
 
     def dead_letters(self, limit: int = 100) -> list[dict]:
         """The newest dead letters, newest first."""
         with self._tx() as cur:
-            rows = cur.execute(
-                f"SELECT {', '.join(DEAD_LETTER_COLUMNS)} FROM hq_dead_letters"
-                " ORDER BY id DESC LIMIT %s",
-                (limit,),
-            ).fetchall()
-        return [dict(zip(DEAD_LETTER_COLUMNS, row, strict=True)) for row in rows]
+            rows = cur.execute(_SQL.dead_letters, (limit,)).fetchall()
+        return dead_letter_dicts(rows)
 
     def door_counts(self, store: str | None = None) -> list[tuple[str, str, str, int, int]]:
         """(store, door, UTC hour 'YYYY-MM-DDTHH:00', in, out) from valid door.count events."""
@@ -268,9 +245,8 @@ class PgHqStore:
         self, store: str, after_seq: int = 0, limit: int = 10_000
     ) -> list[tuple[int, str, str, str]]:
         """(seq, id, type, data) of a store's events above `after_seq`, in seq order (export)."""
-        sql = "SELECT seq, id, type, data FROM hq_events WHERE store = %s AND seq > %s ORDER BY seq LIMIT %s"
         with self._tx() as cur:
-            rows = cur.execute(sql, (store, after_seq, limit)).fetchall()
+            rows = cur.execute(_SQL.events, (store, after_seq, limit)).fetchall()
         return [(int(q), i, t, d) for q, i, t, d in rows]
 
     def close(self) -> None:

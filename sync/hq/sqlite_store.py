@@ -15,21 +15,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sync.hq import schema
+from sync.hq.sql import dead_letter_dicts, dead_letter_params, shared_sql, state_params
 from sync.hq.storage import (
-    DEAD_LETTER_COLUMNS,
-    MARK_COLUMNS,
     EventRow,
     IngestOutcome,
     StoreMark,
     advance_watermark,
     by_store,
-    clean_text,
-    dead_letter_text,
     is_stale_will,
     make_mark,
-    prefix_sql,
     screen,
-    state_json,
 )
 from sync.wire import StoreState
 
@@ -37,7 +32,7 @@ _INSERT = (
     "INSERT INTO hq_events (store, seq, id, type, ts, device, data, clock_ok, boot_id, error,"
     " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (store, seq) DO NOTHING"
 )
-_PREFIX = prefix_sql("?")
+_SQL = shared_sql("?")
 
 _DOOR_COUNTS = """
 SELECT store, json_extract(data, '$.door') AS door, substr(ts, 1, 13) || ':00' AS hour,
@@ -130,7 +125,7 @@ class SqliteHqStore:
                 ).fetchone()
                 if inserted:
                     acked = advance_watermark(
-                        lambda p: cur.execute(_PREFIX, p).fetchone(), store, acked, inserted
+                        lambda p: cur.execute(_SQL.prefix, p).fetchone(), store, acked, inserted
                     )
                 max_seq = max(max_seq, group[-1].seq)
                 cur.execute(
@@ -151,15 +146,7 @@ class SqliteHqStore:
         """Keep an invalid payload with the reason it was refused."""
         with self._write() as cur:
             cur.execute(
-                "INSERT INTO hq_dead_letters (received_at, topic, store, reason, payload)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    received_at,
-                    clean_text(topic),
-                    None if store is None else clean_text(store),
-                    clean_text(reason),
-                    dead_letter_text(payload),
-                ),
+                _SQL.dead_letter, dead_letter_params(topic, store, reason, payload, received_at)
             )
 
     def record_state(self, store: str, state: StoreState, received_at: str) -> bool:
@@ -168,32 +155,20 @@ class SqliteHqStore:
             row = cur.execute("SELECT boot_id FROM hq_stores WHERE store = ?", (store,)).fetchone()
             if is_stale_will(row[0] if row else None, state):
                 return False
-            cur.execute(
-                "INSERT INTO hq_stores (store, online, boot_id, state, state_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (store) DO UPDATE SET"
-                " online = excluded.online, boot_id = excluded.boot_id,"
-                " state = excluded.state, state_at = excluded.state_at",
-                (store, state.online, state.boot_id, state_json(state), received_at),
-            )
+            cur.execute(_SQL.state_upsert, state_params(store, state, received_at))
         return True
 
     def marks(self) -> dict[str, StoreMark]:
         """Every known store's watermark, counters and liveness."""
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {MARK_COLUMNS} FROM hq_stores ORDER BY store"
-            ).fetchall()
+            rows = self._conn.execute(_SQL.marks).fetchall()
         return {row[0]: make_mark(row) for row in rows}
 
     def dead_letters(self, limit: int = 100) -> list[dict]:
         """The newest dead letters, newest first."""
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT {', '.join(DEAD_LETTER_COLUMNS)} FROM hq_dead_letters"
-                " ORDER BY id DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        return [dict(zip(DEAD_LETTER_COLUMNS, row, strict=True)) for row in rows]
+            rows = self._conn.execute(_SQL.dead_letters, (limit,)).fetchall()
+        return dead_letter_dicts(rows)
 
     def door_counts(self, store: str | None = None) -> list[tuple[str, str, str, int, int]]:
         """(store, door, UTC hour 'YYYY-MM-DDTHH:00', in, out) from valid door.count events."""
@@ -207,9 +182,8 @@ class SqliteHqStore:
         self, store: str, after_seq: int = 0, limit: int = 10_000
     ) -> list[tuple[int, str, str, str]]:
         """(seq, id, type, data) of a store's events above `after_seq`, in seq order (export)."""
-        sql = "SELECT seq, id, type, data FROM hq_events WHERE store = ? AND seq > ? ORDER BY seq LIMIT ?"
         with self._lock:
-            rows = self._conn.execute(sql, (store, after_seq, limit)).fetchall()
+            rows = self._conn.execute(_SQL.events, (store, after_seq, limit)).fetchall()
         return [(int(q), i, t, d) for q, i, t, d in rows]
 
     def close(self) -> None:

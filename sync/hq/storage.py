@@ -173,29 +173,12 @@ def by_store(rows: list[EventRow]) -> Iterator[tuple[str, list[EventRow]]]:
         yield store, list(group)
 
 
-# The contiguous run just above `acked`: numbering the next `limit` stored seqs
-# 1, 2, 3, … they equal acked + n exactly until the first gap. Reading at most
-# `limit` index entries keeps a long history from being rescanned from 1.
-_PREFIX_SQL = """
-SELECT count(*), max(seq) FROM (
-    SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM (
-        SELECT seq FROM hq_events WHERE store = {p} AND seq > {p} ORDER BY seq LIMIT {p}
-    ) AS next_seqs
-) AS numbered WHERE seq = {p} + n
-"""
-
-
-def prefix_sql(placeholder: str) -> str:
-    """The watermark query in a driver's placeholder style ('?' or '%s')."""
-    return _PREFIX_SQL.format(p=placeholder)
-
-
 def advance_watermark(
     query_one: Callable[[tuple], Any], store: str, acked: int, expected: int
 ) -> int:
     """The store's contiguous watermark, scanning up from `acked` and stopping at the first gap.
 
-    `query_one(params)` runs `prefix_sql`; `expected` (rows just inserted) sizes the
+    `query_one(params)` runs `SharedSql.prefix` (sync/hq/sql.py); `expected` (rows just inserted) sizes the
     first chunk so the usual case is one query.
     """
     chunk = min(max(expected + 1, 64), 65_536)
@@ -243,10 +226,3 @@ def make_mark(row: Sequence[Any]) -> StoreMark:
         state_at=state_at,
         last_batch_at=last_batch,
     )
-
-
-MARK_COLUMNS = (
-    "store, acked_through, max_seq, duplicates, events, online, boot_id, state, state_at, "
-    "last_batch_at"
-)
-DEAD_LETTER_COLUMNS = ("id", "received_at", "topic", "store", "reason", "payload")
