@@ -2,8 +2,10 @@
 
 Real processes throughout: a private mosquitto (with persistence), three
 `touchpoint edge run` agents each reading an emulated Terabee counter on a pty, and
-`touchpoint hq run` on SQLite. During the traffic:
-- the broker is killed 10 times, a store agent 10 times, the ingester 10 times, at
+head office: one `touchpoint hq run` on SQLite, or two sharing the load on
+PostgreSQL (the scale-out set-up, where two ingesters commit batches of the same
+store concurrently). During the traffic:
+- the broker is killed 10 times, a store agent 10 times, an ingester 10 times, at
   random moments;
 - store 3 is partitioned from the broker for over 60 s (a proxy the test cuts) and
   keeps recording.
@@ -24,9 +26,11 @@ from pathlib import Path
 import pytest
 
 from devices.emulators.terabee import TerabeeEmulator
+from sync.hq.storage import HqStore
 from sync.mosquitto import MosquittoProcess
 from tests.edge.agent_support import CHAIN_KEY, write_store_config
 from tests.support import touchpoint_process
+from tests.sync.conftest import HqTarget
 from tests.tcp_proxy import CuttableProxy
 
 STORES = ("chaos-1", "chaos-2", "chaos-3")
@@ -35,11 +39,12 @@ PARTITION_S = 62.0
 
 HQ_TOML = """
 [hq]
-id = "hq-chaos"
+id = "{id}"
 timezone = "UTC"
 [database]
-backend = "sqlite"
-path = "{db}"
+backend = "{backend}"
+path = "{path}"
+dsn_file = "{dsn_file}"
 [mqtt]
 host = "127.0.0.1"
 port = {port}
@@ -86,34 +91,41 @@ def store_last_seq(db: Path) -> int:
         conn.close()
 
 
-def hq_hours(db: Path, store: str) -> dict[tuple[str, str], int]:
-    conn = sqlite3.connect(db, timeout=10)
-    try:
-        rows = conn.execute(
-            "SELECT substr(ts, 1, 13) || ':00', json_extract(data, '$.direction'),"
-            " SUM(json_extract(data, '$.count')) FROM hq_events"
-            " WHERE store = ? AND type = 'door.count' AND error IS NULL GROUP BY 1, 2",
-            (store,),
-        ).fetchall()
-    finally:
-        conn.close()
-    return {(hour, direction): n for hour, direction, n in rows}
+def hq_hours(hq: HqStore, store: str) -> dict[tuple[str, str], int]:
+    """(hour, direction) -> people, from head office's valid door.count events."""
+    hours: dict[tuple[str, str], int] = {}
+    for _, _, hour, n_in, n_out in hq.door_counts(store):
+        for direction, n in (("in", n_in), ("out", n_out)):
+            if n:
+                hours[(hour, direction)] = hours.get((hour, direction), 0) + n
+    return hours
 
 
-def hq_acked(db: Path) -> dict[str, int]:
-    if not db.exists():
-        return {}
-    conn = sqlite3.connect(db, timeout=10)
-    try:
-        return dict(conn.execute("SELECT store, acked_through FROM hq_stores").fetchall())
-    except sqlite3.OperationalError:
-        return {}
-    finally:
-        conn.close()
+def hq_acked(hq: HqStore) -> dict[str, int]:
+    return {name: mark.acked_through for name, mark in hq.marks().items()}
+
+
+def write_hq_configs(hq_dir: Path, target: HqTarget, port: int, count: int) -> list[Path]:
+    """One config per ingester on the target's database (each its own MQTT client id)."""
+    (hq_dir / "chain-key").write_bytes(CHAIN_KEY)
+    paths = []
+    for i in range(count):
+        path = hq_dir / f"hq-{i}.toml"
+        path.write_text(
+            HQ_TOML.format(
+                id=f"hq-chaos-{i}",
+                backend=target.backend,
+                path=target.db.path,
+                dsn_file=target.secrets.locate(target.db.dsn_file) if target.db.dsn_file else "",
+                port=port,
+            )
+        )
+        paths.append(path)
+    return paths
 
 
 @pytest.mark.slow
-def test_chaos_nothing_lost_nothing_doubled(tmp_path):
+def test_chaos_nothing_lost_nothing_doubled(tmp_path, hq_target: HqTarget):
     rng = random.Random(2026)
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -121,10 +133,10 @@ def test_chaos_nothing_lost_nothing_doubled(tmp_path):
     proxies = {s: CuttableProxy(broker.host, broker.port) for s in STORES}
     hq_dir = tmp_path / "hq"
     hq_dir.mkdir()
-    (hq_dir / "chain-key").write_bytes(CHAIN_KEY)
-    hq_toml = hq_dir / "hq.toml"
-    hq_toml.write_text(HQ_TOML.format(db=hq_dir / "hq.db", port=broker.port))
-    hq_db = hq_dir / "hq.db"
+    hq_tomls = write_hq_configs(
+        hq_dir, hq_target, broker.port, 2 if hq_target.backend == "postgresql" else 1
+    )
+    hq = hq_target.open()  # the test's own reader
 
     stores: dict[str, dict] = {}
     for i, name in enumerate(STORES):
@@ -144,7 +156,7 @@ def test_chaos_nothing_lost_nothing_doubled(tmp_path):
             "counter": counter,
             "agent": spawn("edge", "run", "-c", str(config), log=logs / f"{name}.log"),
         }
-    ingester = spawn("hq", "run", "-c", str(hq_toml), log=logs / "hq.log")
+    ingesters = [spawn("hq", "run", "-c", str(c), log=logs / f"{c.stem}.log") for c in hq_tomls]
     faults = {"broker": 0, "agent": 0, "ingester": 0, "partition_s": 0.0}
     stop_walk = threading.Event()
 
@@ -182,8 +194,10 @@ def test_chaos_nothing_lost_nothing_doubled(tmp_path):
                     "edge", "run", "-c", str(stores[name]["config"]), log=logs / f"{name}.log"
                 )
             else:
-                kill9(ingester)
-                ingester = spawn("hq", "run", "-c", str(hq_toml), log=logs / "hq.log")
+                i = rng.randrange(len(ingesters))
+                kill9(ingesters[i])
+                c = hq_tomls[i]
+                ingesters[i] = spawn("hq", "run", "-c", str(c), log=logs / f"{c.stem}.log")
             faults[kind] += 1
         while time.monotonic() - started < PARTITION_S:
             time.sleep(0.5)
@@ -203,7 +217,7 @@ def test_chaos_nothing_lost_nothing_doubled(tmp_path):
             s["counter"].drain()
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
-            acked = hq_acked(hq_db)
+            acked = hq_acked(hq)
             if all(
                 acked.get(n, -1) == store_last_seq(stores[n]["dir"] / "store.db") > 0
                 for n in STORES
@@ -221,20 +235,25 @@ def test_chaos_nothing_lost_nothing_doubled(tmp_path):
             except subprocess.TimeoutExpired:
                 s["agent"].kill()
             s["counter"].close()
-        if ingester.poll() is None:
-            ingester.send_signal(signal.SIGTERM)
+        for ingester in ingesters:
+            if ingester.poll() is None:
+                ingester.send_signal(signal.SIGTERM)
+        for ingester in ingesters:
             ingester.wait(15)
         for p in proxies.values():
             p.close()
         broker.stop()
 
     total_events = sum(store_last_seq(s["dir"] / "store.db") for s in stores.values())
-    lines = [f"faults: {faults}", f"events recorded at the stores: {total_events}"]
+    lines = [
+        f"{hq_target.backend}, {len(ingesters)} ingester(s); faults: {faults}",
+        f"events recorded at the stores: {total_events}",
+    ]
     ok = True
-    acked = hq_acked(hq_db)
+    acked = hq_acked(hq)
     for name, s in stores.items():
         db = s["dir"] / "store.db"
-        edge_h, hq_h = store_hours(db), hq_hours(hq_db, name)
+        edge_h, hq_h = store_hours(db), hq_hours(hq, name)
         truth = s["counter"].truth
         edge_t = (
             sum(v for (h, d), v in edge_h.items() if d == "in"),
