@@ -194,12 +194,17 @@ PAYLOADS: tuple[type[Payload], ...] = (
 EVENT_TYPES: dict[str, type[Payload]] = {p.TYPE: p for p in PAYLOADS}
 
 Iso = Annotated[str, Meta(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")]
+# A store's event number: what SQLite's INTEGER and PostgreSQL's bigint can hold, so a
+# seq that the wire accepts can always be stored (a larger one would be a poison batch
+# that fails the database on every redelivery).
+MAX_SEQ = 2**63 - 1
+Seq = Annotated[int, Meta(ge=1, le=MAX_SEQ)]
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The envelope stored in `events` and sent on `up/events`; `data` is the payload's JSON."""
 
-    seq: Annotated[int, Meta(ge=1)]
+    seq: Seq
     id: Annotated[str, Meta(min_length=36, max_length=36)]
     type: Short
     ts: Iso

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from edge.events import Event
+from edge.events import Event, Seq
 
 PREFIX = "touchpoint/v1"
 MAX_BATCH_BYTES = 256 * 1024
@@ -24,7 +24,6 @@ STORE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _TOPIC_RE = re.compile(r"^touchpoint/v1/([A-Za-z0-9_-]{1,32})/(.+)$")
 
 StoreId = Annotated[str, Meta(pattern=STORE_RE.pattern)]
-Seq = Annotated[int, Meta(ge=1)]
 
 
 def topic(store: str, *parts: str) -> str:

@@ -264,3 +264,30 @@ def test_a_cleanly_stopped_ingester_takes_no_share_of_the_batches(
     finally:
         up.stop()
         first.stop()
+
+
+def test_a_seq_no_database_can_hold_is_dead_lettered_and_ingest_goes_on(
+    mosquitto, hq, reader, tmp_path
+):
+    # A seq past 2**63 - 1 fits neither SQLite's INTEGER nor PostgreSQL's bigint: as a
+    # database error it would kill the ingester on every redelivery (a poison batch).
+    def batch(seq: int) -> bytes:
+        event = {
+            "seq": seq,
+            "id": "0195a4c0-0000-7000-8000-000000000001",
+            "type": "door.count",
+            "ts": "2026-06-01T10:00:00.000Z",
+            "device": "d",
+            "data": {"door": "m", "direction": "in", "count": 1, "sensor": "s"},
+            "clock_ok": True,
+            "boot_id": "b",
+        }
+        body = {"v": 1, "store": "s1", "boot_id": "b", "first_seq": seq, "last_seq": seq}
+        return json.dumps(body | {"events": [event]}).encode()
+
+    publish_raw(mosquitto, wire.topic("s1", "up", "events"), batch(2**63))
+    publish_raw(mosquitto, wire.topic("s1", "up", "events"), batch(1))
+    wait_for(lambda: acked(reader) == 1, what="the good batch after the bad one")
+    assert hq.alive
+    assert hq.stats.dead_letters == 1
+    assert "seq" in reader.dead_letters()[0]["reason"]
