@@ -223,7 +223,11 @@ def decode_orders(payload: bytes) -> OrdersUpdate:
 
 def decode_state(payload: bytes) -> StoreState:
     """Validate an `up/state` payload; raises WireError."""
-    return _decode(_state_dec, payload, "state")
+    state: StoreState = _decode(_state_dec, payload, "state")
+    # A NUL cannot be stored as text (PostgreSQL) and no real boot id or version has one.
+    if "\x00" in state.boot_id or "\x00" in state.version:
+        raise WireError("state: boot_id or version holds a NUL character")
+    return state
 
 
 def decode_ack(payload: bytes) -> Ack:

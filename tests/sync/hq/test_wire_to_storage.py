@@ -74,3 +74,34 @@ def test_every_batch_the_wire_accepts_is_stored(hq_store: HqStore, batch: dict) 
     outcome = hq_store.ingest(rows, NOW)
     assert outcome.inserted == len(rows)
     assert hq_store.marks()[batch["store"]].max_seq == batch["last_seq"]
+
+
+@st.composite
+def states(draw) -> dict:
+    """An `up/state` payload as a dict, with hostile text and huge numbers."""
+    big = st.integers(0, 2**70)
+    return {
+        "v": 1,
+        "online": draw(st.booleans()),
+        "boot_id": draw(st.text(max_size=66)),
+        "outbox": draw(big),
+        "oldest_unsent_s": draw(st.none() | st.floats(min_value=0, allow_infinity=False)),
+        "version": draw(st.text(max_size=42)),
+        "acked_seq": draw(big),
+        "last_seq": draw(big),
+    }
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(state=states())
+def test_every_state_the_wire_accepts_is_recorded(hq_store: HqStore, state: dict) -> None:
+    store = f"p{uuid.uuid4().hex[:20]}"
+    try:
+        decoded = wire.decode_state(json.dumps(state).encode())
+    except wire.WireError:
+        return
+    assert hq_store.record_state(store, decoded, NOW)
+    mark = hq_store.marks()[store]
+    assert mark.online == state["online"]
