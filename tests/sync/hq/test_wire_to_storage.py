@@ -4,7 +4,8 @@ The wire schema is head office's gate: a payload it refuses is dead-lettered, an
 it accepts goes to the database. If the database could still refuse an accepted
 batch (a seq past 64 bits, a NUL in a text column, …), that batch would fail the
 ingester on every redelivery and stall the whole chain. Hypothesis feeds the gate
-edge values and hostile text; every accepted batch must store on SQLite and PostgreSQL.
+edge values and hostile text; every accepted batch must store on SQLite and PostgreSQL,
+and the queries over stored events must read it back.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from edge.events import EVENT_TYPES, MAX_SEQ
 from sync import wire
 from sync.hq.ingest import rows_from_batch
-from sync.hq.storage import HqStore
+from sync.hq.storage import HqStore, screen
 
 NOW = "2026-06-01T12:00:00.000Z"
 
@@ -29,6 +30,15 @@ json_values = st.recursive(
     max_leaves=8,
 )
 
+door_counts = st.fixed_dictionaries(
+    {
+        "door": any_text,
+        "direction": st.sampled_from(["in", "out"]),
+        "count": st.integers(1, 1_000_000),
+        "sensor": any_text,
+    }
+)
+
 
 @st.composite
 def batches(draw) -> dict:
@@ -36,14 +46,15 @@ def batches(draw) -> dict:
     n = draw(st.integers(1, 3))
     first = draw(st.sampled_from([1, MAX_SEQ - n + 1, MAX_SEQ - n + 2]) | st.integers(1, MAX_SEQ))
     store = f"p{uuid.uuid4().hex[:20]}"  # each example its own store: no shared state
+    door = draw(st.booleans())  # valid door counts, so the feed query has rows to read
     events = [
         {
             "seq": first + i,
             "id": draw(st.text(min_size=36, max_size=36)),
-            "type": draw(st.sampled_from(sorted(EVENT_TYPES)) | any_text),
+            "type": "door.count" if door else draw(st.sampled_from(sorted(EVENT_TYPES)) | any_text),
             "ts": draw(st.sampled_from(["2026-06-01T10:00:00.000Z", "9999-99-99T99:99:99.999Z"])),
             "device": draw(any_text),
-            "data": draw(json_values),
+            "data": draw(door_counts if door else json_values),
             "clock_ok": draw(st.booleans()),
             "boot_id": draw(any_text),
         }
@@ -74,6 +85,11 @@ def test_every_batch_the_wire_accepts_is_stored(hq_store: HqStore, batch: dict) 
     outcome = hq_store.ingest(rows, NOW)
     assert outcome.inserted == len(rows)
     assert hq_store.marks()[batch["store"]].max_seq == batch["last_seq"]
+    # And the feed query reads back every valid door count (PostgreSQL casts to jsonb there).
+    counted = sum(n_in + n_out for *_, n_in, n_out in hq_store.door_counts(batch["store"]))
+    valid = [r for r in screen(rows) if r.error is None and r.type == "door.count"]
+    assert counted == sum(json.loads(r.data)["count"] for r in valid)
+    assert len(hq_store.events(batch["store"])) == len(rows)
 
 
 @st.composite
