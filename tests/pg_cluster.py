@@ -100,31 +100,41 @@ class PgCluster:
                 "--locale=C",
                 timeout=timeout,
             )
-            # fsync stays on (tests check durable commits); full_page_writes only
-            # guards against torn pages after an OS crash, which a throwaway never sees.
-            options = (
-                f"-c listen_addresses={self.host} -p {self.port} "
-                f"-c unix_socket_directories={self.workdir} "
-                "-c full_page_writes=off -c max_connections=50"
-            )
-            self._run(
-                "pg_ctl",
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.log_path),
-                "-o",
-                options,
-                "-w",
-                "-t",
-                str(int(timeout)),
-                "start",
-                timeout=timeout + 5,
-            )
+            self.start_server(timeout)
         except BaseException:
             self._cleanup()
             raise
         return self
+
+    def start_server(self, timeout: float = 60.0) -> None:
+        """Start the server on the existing data directory (after `start` or `kill_server`)."""
+        # fsync stays on (tests check durable commits); full_page_writes only
+        # guards against torn pages after an OS crash, which a throwaway never sees.
+        options = (
+            f"-c listen_addresses={self.host} -p {self.port} "
+            f"-c unix_socket_directories={self.workdir} "
+            "-c full_page_writes=off -c max_connections=50"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_path),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "start",
+            timeout=timeout + 5,
+        )
+
+    def kill_server(self, timeout: float = 30.0) -> None:
+        """Stop the server abruptly (immediate mode: like a crash), keeping its data."""
+        self._run(
+            "pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop", timeout=timeout
+        )
 
     def dsn(self, dbname: str = "postgres") -> str:
         """libpq connection string for a database on this cluster."""

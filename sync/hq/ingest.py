@@ -15,6 +15,9 @@
 - After each commit the per-store contiguous watermark is published retained on
   `down/ack`. A store whose events stop at a gap for `gap_timeout_s` is sent
   `resend_from` the first missing seq.
+- The database being down or refusing work (`StoreUnavailable`) is an outage, not a
+  crash: the worker keeps the group's messages unacknowledged, retries exactly the
+  writes still owed with backoff (1 s to 30 s), and reports it in `stats.last_error`.
 """
 
 from __future__ import annotations
@@ -25,15 +28,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import paho.mqtt.client as mqtt
 
-from edge.events import decode_data
 from sync import wire
-from sync.hq.storage import EventRow, HqStore
+from sync.hq.storage import HqStore, StoreUnavailable
+from sync.hq.triage import Work, triage
 from sync.mqtt import connect_persistent, make_client
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def iso_now() -> str:
@@ -79,35 +84,10 @@ class IngestStats:
     commits: int = 0
     busy_s: float = 0.0  # time spent validating and storing (the rest is waiting for input)
     connected: bool = False
+    database_ok: bool = True
+    database_outages: int = 0
     last_error: str = ""
     gaps: dict[str, float] = field(default_factory=dict)
-
-
-def rows_from_batch(batch: wire.Batch) -> tuple[list[EventRow], int]:
-    """Validate each event's payload; returns rows (bad ones marked) and the count of bad."""
-    rows, bad = [], 0
-    for ev in batch.events:
-        error = None
-        try:
-            decode_data(ev.type, bytes(ev.data))
-        except ValueError as exc:
-            error = str(exc)[:500]
-            bad += 1
-        rows.append(
-            EventRow(
-                store=batch.store,
-                seq=ev.seq,
-                id=ev.id,
-                type=ev.type,
-                ts=ev.ts,
-                device=ev.device,
-                data=bytes(ev.data).decode("utf-8", "replace"),
-                clock_ok=ev.clock_ok,
-                boot_id=ev.boot_id,
-                error=error,
-            )
-        )
-    return rows, bad
 
 
 class Ingester:
@@ -206,11 +186,10 @@ class Ingester:
     # -- worker ------------------------------------------------------------------------
 
     def _run(self) -> None:
-        store = self.store_factory()
+        store = self._retry(self._open_store)
+        if store is None:
+            return
         try:
-            for mark in store.marks().values():
-                self._acked[mark.store] = mark.acked_through
-                self._max_seq[mark.store] = mark.max_seq
             while not self._stop.is_set() or not self._inbox.empty():
                 try:
                     first = self._inbox.get(timeout=0.2)
@@ -228,57 +207,85 @@ class Ingester:
                     group.append(msg)
                     size += len(msg.payload)
                 started = time.perf_counter()
-                self._handle(store, group)
+                if not self._handle(store, group):
+                    return  # stopped during an outage: the broker delivers these again
                 self.stats.busy_s += time.perf_counter() - started
                 self._check_gaps()
         finally:
             store.close()
 
-    def _handle(self, store: HqStore, group: list[mqtt.MQTTMessage]) -> None:
-        received = iso_now()
-        rows: list[EventRow] = []
-        for msg in group:
-            parsed = wire.parse_topic(msg.topic)
-            if parsed is None:
-                store.dead_letter(
-                    msg.topic, None, "not a touchpoint/v1 topic", msg.payload, received
-                )
-                self.stats.dead_letters += 1
-                continue
-            topic_store, kind = parsed
+    def _open_store(self) -> HqStore:
+        store = self.store_factory()
+        try:
+            marks = store.marks()
+        except BaseException:
+            store.close()
+            raise
+        for mark in marks.values():
+            self._acked[mark.store] = mark.acked_through
+            self._max_seq[mark.store] = mark.max_seq
+        return store
+
+    def _retry(self, write: Callable[[], T]) -> T | None:
+        """`write()` until the database takes it; None if stopped while it was down."""
+        delay = 1.0
+        while True:
             try:
-                if kind == "up/state":
-                    self._state(store, topic_store, msg.payload, received)
-                elif kind == "up/events":
-                    batch = wire.decode_batch(msg.payload, topic_store, self.s.max_batch_bytes)
-                    batch_rows, bad = rows_from_batch(batch)
-                    rows.extend(batch_rows)
-                    self.stats.invalid_events += bad
-                    self.stats.batches += 1
-            except wire.WireError as exc:
-                store.dead_letter(msg.topic, topic_store, str(exc)[:500], msg.payload, received)
-                self.stats.dead_letters += 1
-                log.warning("ingest: dead-lettered a message on %s: %s", msg.topic, exc)
-        if rows:
-            outcome = store.ingest(rows, received)
+                result = write()
+            except StoreUnavailable as exc:
+                if self.stats.database_ok:
+                    self.stats.database_outages += 1
+                self.stats.database_ok = False
+                self.stats.last_error = f"database unavailable: {exc}"
+                log.warning("ingest: %s; retrying in %.0fs", self.stats.last_error, delay)
+                if self._stop.wait(delay):
+                    return None
+                delay = min(delay * 2, 30.0)
+                continue
+            if not self.stats.database_ok:
+                log.warning("ingest: the database is back")
+            self.stats.database_ok = True
+            return result
+
+    def _handle(self, store: HqStore, group: list[mqtt.MQTTMessage]) -> bool:
+        """Store what the group needs, then ack it; False if stopped before that."""
+        work = triage(group, self.s.max_batch_bytes)
+        self.stats.batches += work.batches
+        self.stats.invalid_events += work.invalid_events
+        for dead in work.dead_letters:
+            log.warning("ingest: dead-lettered a message on %s: %s", dead.topic, dead.reason)
+        received = iso_now()
+        if self._retry(lambda: self._write(store, work, received)) is None:
+            return False
+        # Only now, with everything committed, tell the broker it may forget these.
+        for msg in group:
+            if msg.qos > 0:
+                self.client.ack(msg.mid, msg.qos)
+        return True
+
+    def _write(self, store: HqStore, work: Work, received: str) -> bool:
+        """Perform the writes still owed, dropping each from `work` once it is committed."""
+        while work.dead_letters:
+            d = work.dead_letters[0]
+            store.dead_letter(d.topic, d.store, d.reason, d.payload, received)
+            work.dead_letters.pop(0)
+            self.stats.dead_letters += 1  # counted once stored
+        while work.states:
+            name, state = work.states[0]
+            if not store.record_state(name, state, received):
+                self.stats.stale_wills += 1
+                log.info("ingest: ignored stale will of %s (boot %s)", name, state.boot_id)
+            work.states.pop(0)
+        if work.rows:
+            outcome = store.ingest(work.rows, received)
+            work.rows = []
             self.stats.inserted += outcome.inserted
             self.stats.duplicates += outcome.duplicates
             self.stats.commits += 1
             for name, acked in outcome.acked.items():
                 self._max_seq[name] = outcome.max_seq.get(name, acked)
                 self._publish_ack(name, acked)
-        # Only now, with everything committed, tell the broker it may forget these.
-        for msg in group:
-            if msg.qos > 0:
-                self.client.ack(msg.mid, msg.qos)
-
-    def _state(self, store: HqStore, name: str, payload: bytes, received: str) -> None:
-        if not payload:  # a retained message being cleared
-            return
-        state = wire.decode_state(payload)
-        if not store.record_state(name, state, received):
-            self.stats.stale_wills += 1
-            log.info("ingest: ignored stale will of %s (boot %s)", name, state.boot_id)
+        return True
 
     def _publish_ack(self, name: str, acked: int) -> None:
         # Published after every commit that touched the store, even when unchanged: an

@@ -28,6 +28,7 @@ from sync.hq.storage import (
     EventRow,
     IngestOutcome,
     StoreMark,
+    StoreUnavailable,
     advance_watermark,
     is_stale_will,
     make_mark,
@@ -95,7 +96,10 @@ class PgHqStore:
         self._connect_timeout_s = connect_timeout_s
         self._lock_timeout_s = lock_timeout_s
         self._lock = threading.Lock()
-        self._conn = self._connect()
+        try:
+            self._conn = self._connect()
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"PostgreSQL: {exc}") from exc
         try:
             self._migrate()
         except BaseException:
@@ -112,10 +116,14 @@ class PgHqStore:
     @contextmanager
     def _tx(self) -> Iterator[psycopg.Cursor]:
         with self._lock:
-            if self._conn.closed or self._conn.broken:
-                self._conn = self._connect()
-            with self._conn.transaction(), self._conn.cursor() as cur:
-                yield cur
+            try:
+                if self._conn.closed or self._conn.broken:
+                    self._conn = self._connect()
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    yield cur
+            except psycopg.OperationalError as exc:
+                # Server down or restarting, connection lost, lock_timeout: an outage.
+                raise StoreUnavailable(f"PostgreSQL: {str(exc).strip()}") from exc
 
     def _migrate(self) -> None:
         with self._tx() as cur:

@@ -20,6 +20,7 @@ from sync.hq.storage import (
     EventRow,
     IngestOutcome,
     StoreMark,
+    StoreUnavailable,
     advance_watermark,
     by_store,
     is_stale_will,
@@ -71,14 +72,27 @@ class SqliteHqStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Cursor]:
         with self._lock:
-            cur = self._conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
             try:
-                yield cur
-            except BaseException:
-                self._conn.rollback()
-                raise
-            cur.execute("COMMIT")
+                cur = self._conn.cursor()
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cur
+                except BaseException:
+                    self._conn.rollback()
+                    raise
+                cur.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                # Busy past the timeout, disk full or failing: an outage, not bad data.
+                if self._conn.in_transaction:
+                    self._conn.rollback()
+                raise StoreUnavailable(f"SQLite: {exc}") from exc
+
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(f"SQLite: {exc}") from exc
 
     def _migrate(self) -> None:
         with self._write() as cur:
@@ -160,30 +174,26 @@ class SqliteHqStore:
 
     def marks(self) -> dict[str, StoreMark]:
         """Every known store's watermark, counters and liveness."""
-        with self._lock:
-            rows = self._conn.execute(_SQL.marks).fetchall()
+        rows = self._read(_SQL.marks)
         return {row[0]: make_mark(row) for row in rows}
 
     def dead_letters(self, limit: int = 100) -> list[dict]:
         """The newest dead letters, newest first."""
-        with self._lock:
-            rows = self._conn.execute(_SQL.dead_letters, (limit,)).fetchall()
+        rows = self._read(_SQL.dead_letters, (limit,))
         return dead_letter_dicts(rows)
 
     def door_counts(self, store: str | None = None) -> list[tuple[str, str, str, int, int]]:
         """(store, door, UTC hour 'YYYY-MM-DDTHH:00', in, out) from valid door.count events."""
         sql = _DOOR_COUNTS.format(where="AND store = ?" if store is not None else "")
         params = (store,) if store is not None else ()
-        with self._lock:
-            rows = self._conn.execute(sql, params).fetchall()
+        rows = self._read(sql, params)
         return [(s, d, h, int(i), int(o)) for s, d, h, i, o in rows]
 
     def events(
         self, store: str, after_seq: int = 0, limit: int = 10_000
     ) -> list[tuple[int, str, str, str]]:
         """(seq, id, type, data) of a store's events above `after_seq`, in seq order (export)."""
-        with self._lock:
-            rows = self._conn.execute(_SQL.events, (store, after_seq, limit)).fetchall()
+        rows = self._read(_SQL.events, (store, after_seq, limit))
         return [(int(q), i, t, d) for q, i, t, d in rows]
 
     def close(self) -> None:

@@ -25,6 +25,15 @@ from sync.wire import StoreState, encode
 MAX_DEAD_LETTER_BYTES = 64 * 1024
 
 
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached or refuses work for now: the same writes may be retried.
+
+    Backends raise it for their operational errors (connection refused or lost, server
+    shutting down, lock or busy timeouts, disk trouble), never for bad data, which the
+    wire schema keeps out (tests/sync/hq/test_wire_to_storage.py).
+    """
+
+
 class EventRow(msgspec.Struct, frozen=True):
     """One store event, already validated by the ingester.
 

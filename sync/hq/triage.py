@@ -1,0 +1,112 @@
+"""Sort a group of received MQTT messages into the writes head office owes them (pure).
+
+The ingester takes what has arrived, triages it here without touching the database,
+then performs the writes (`Work`) and only then acknowledges the messages. Keeping
+the two apart lets it retry exactly the writes still owed when the database is down,
+without dead-lettering a payload twice.
+
+- `up/events`: validated as a batch (`wire.decode_batch`: JSON, size, store = topic,
+  seq range); each event's payload against its type's schema. A bad event becomes a
+  row with its reason (kept for contiguity, left out of the feeds); a bad batch a
+  dead letter.
+- `up/state`: a birth or will to record; an empty retained message is a clear.
+- Anything else: a dead letter with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from edge.events import decode_data
+from sync import wire
+from sync.hq.storage import EventRow
+
+
+class Message(Protocol):
+    """What triage reads of a received message (paho's MQTTMessage has these)."""
+
+    topic: str
+    payload: bytes
+
+
+@dataclass
+class DeadLetter:
+    """A payload refused with its reason."""
+
+    topic: str
+    store: str | None
+    reason: str
+    payload: bytes
+
+
+@dataclass
+class Work:
+    """The writes one group of messages needs, in the order they are performed."""
+
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    states: list[tuple[str, wire.StoreState]] = field(default_factory=list)
+    rows: list[EventRow] = field(default_factory=list)
+    batches: int = 0
+    invalid_events: int = 0
+
+    @property
+    def done(self) -> bool:
+        """Whether every write has been performed."""
+        return not (self.dead_letters or self.states or self.rows)
+
+
+def rows_from_batch(batch: wire.Batch) -> tuple[list[EventRow], int]:
+    """Validate each event's payload; returns rows (bad ones marked) and the count of bad."""
+    rows, bad = [], 0
+    for ev in batch.events:
+        error = None
+        try:
+            decode_data(ev.type, bytes(ev.data))
+        except ValueError as exc:
+            error = str(exc)[:500]
+            bad += 1
+        rows.append(
+            EventRow(
+                store=batch.store,
+                seq=ev.seq,
+                id=ev.id,
+                type=ev.type,
+                ts=ev.ts,
+                device=ev.device,
+                data=bytes(ev.data).decode("utf-8", "replace"),
+                clock_ok=ev.clock_ok,
+                boot_id=ev.boot_id,
+                error=error,
+            )
+        )
+    return rows, bad
+
+
+def triage(messages: Iterable[Message], max_batch_bytes: int = wire.MAX_BATCH_BYTES) -> Work:
+    """The writes these messages need; never raises on bad input."""
+    work = Work()
+    for msg in messages:
+        parsed = wire.parse_topic(msg.topic)
+        if parsed is None:
+            work.dead_letters.append(
+                DeadLetter(msg.topic, None, "not a touchpoint/v1 topic", msg.payload)
+            )
+            continue
+        store, kind = parsed
+        try:
+            if kind == "up/state":
+                if msg.payload:  # empty: a retained state being cleared
+                    work.states.append((store, wire.decode_state(msg.payload)))
+            elif kind == "up/events":
+                batch = wire.decode_batch(msg.payload, store, max_batch_bytes)
+                rows, bad = rows_from_batch(batch)
+                work.rows.extend(rows)
+                work.invalid_events += bad
+                work.batches += 1
+            else:
+                raise wire.WireError(f"head office does not take {kind!r}")
+        except wire.WireError as exc:
+            work.dead_letters.append(DeadLetter(msg.topic, store, str(exc)[:500], msg.payload))
+    return work
