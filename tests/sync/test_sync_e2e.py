@@ -17,6 +17,7 @@ from sync import wire
 from sync.hq.ingest import Ingester, IngestSettings
 from sync.uplink import Uplink, UplinkSettings
 from tests.edge.agent_support import wait_for
+from tests.sync.payloads import DOOR, raw_batch
 
 
 def make_uplink(broker, db, store="s1", **kw):
@@ -136,24 +137,7 @@ def publish_raw(broker, topic, payload):
 
 
 def test_bad_payloads_are_dead_lettered_with_a_reason(mosquitto, hq, reader, tmp_path):
-    event = {
-        "seq": 1,
-        "id": "0195a4c0-0000-7000-8000-000000000001",
-        "type": "door.count",
-        "ts": "2026-06-01T10:00:00.000Z",
-        "device": "d",
-        "data": {"door": "m", "direction": "in", "count": 1, "sensor": "s"},
-        "clock_ok": True,
-        "boot_id": "b",
-    }
-    claim_other = {
-        "v": 1,
-        "store": "s2",
-        "boot_id": "b",
-        "first_seq": 1,
-        "last_seq": 1,
-        "events": [event],
-    }
+    claim_other = raw_batch("s2", 1)
     publish_raw(mosquitto, wire.topic("s1", "up", "events"), json.dumps(claim_other).encode())
     publish_raw(mosquitto, wire.topic("s1", "up", "events"), b"\xff not json")
     bad_range = dict(claim_other, store="s1", last_seq=2)
@@ -169,21 +153,7 @@ def test_bad_payloads_are_dead_lettered_with_a_reason(mosquitto, hq, reader, tmp
 def test_a_bad_event_is_kept_with_its_reason_and_does_not_stall_the_store(
     mosquitto, hq, reader, tmp_path
 ):
-    good = {"door": "m", "direction": "in", "count": 1, "sensor": "s"}
-    events = [
-        {
-            "seq": i,
-            "id": f"0195a4c0-0000-7000-8000-{i:012d}",
-            "type": "door.count",
-            "ts": "2026-06-01T10:00:00.000Z",
-            "device": "d",
-            "data": good if i != 2 else {"door": "m"},
-            "clock_ok": True,
-            "boot_id": "b",
-        }
-        for i in (1, 2, 3)
-    ]
-    batch = {"v": 1, "store": "s1", "boot_id": "b", "first_seq": 1, "last_seq": 3, "events": events}
+    batch = raw_batch("s1", 1, [DOOR, {"door": "m"}, DOOR])
     publish_raw(mosquitto, wire.topic("s1", "up", "events"), json.dumps(batch).encode())
     wait_for(lambda: acked(reader) == 3, what="watermark past the bad event")
     assert hq.stats.invalid_events == 1
@@ -274,18 +244,7 @@ def test_what_no_database_can_hold_is_dead_lettered_and_ingest_goes_on(
     # A seq past 2**63 - 1 fits neither SQLite's INTEGER nor PostgreSQL's bigint: as a
     # database error it would kill the ingester on every redelivery (a poison batch).
     def batch(seq: int) -> bytes:
-        event = {
-            "seq": seq,
-            "id": "0195a4c0-0000-7000-8000-000000000001",
-            "type": "door.count",
-            "ts": "2026-06-01T10:00:00.000Z",
-            "device": "d",
-            "data": {"door": "m", "direction": "in", "count": 1, "sensor": "s"},
-            "clock_ok": True,
-            "boot_id": "b",
-        }
-        body = {"v": 1, "store": "s1", "boot_id": "b", "first_seq": seq, "last_seq": seq}
-        return json.dumps(body | {"events": [event]}).encode()
+        return json.dumps(raw_batch("s1", seq)).encode()
 
     publish_raw(mosquitto, wire.topic("s1", "up", "events"), batch(2**63))
     # Likewise a NUL in a state's boot id, which PostgreSQL's text cannot hold.
