@@ -6,7 +6,7 @@ head office: one `touchpoint hq run` on SQLite, or two sharing the load on
 PostgreSQL (the scale-out set-up, where two ingesters commit batches of the same
 store concurrently). During the traffic:
 - the broker is killed 10 times, a store agent 10 times, an ingester 10 times, at
-  random moments;
+  random moments; on PostgreSQL the database server also crashes 5 times;
 - store 3 is partitioned from the broker for over 60 s (a proxy the test cuts) and
   keeps recording.
 Afterwards, HQ's totals per store and per hour must equal each store's, and both
@@ -21,16 +21,19 @@ import sqlite3
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from devices.emulators.terabee import TerabeeEmulator
-from sync.hq.storage import HqStore
+from edge.configtree import SecretResolver
+from sync.hq.config import HqDatabaseSection
+from sync.hq.storage import HqStore, StoreUnavailable, open_hq_store
 from sync.mosquitto import MosquittoProcess
 from tests.edge.agent_support import CHAIN_KEY, write_store_config
+from tests.pg_cluster import PgCluster
 from tests.support import touchpoint_process
-from tests.sync.conftest import HqTarget
 from tests.tcp_proxy import CuttableProxy
 
 STORES = ("chaos-1", "chaos-2", "chaos-3")
@@ -102,11 +105,14 @@ def hq_hours(hq: HqStore, store: str) -> dict[tuple[str, str], int]:
 
 
 def hq_acked(hq: HqStore) -> dict[str, int]:
-    return {name: mark.acked_through for name, mark in hq.marks().items()}
+    try:
+        return {name: mark.acked_through for name, mark in hq.marks().items()}
+    except StoreUnavailable:  # our connection died with a database crash: next poll reconnects
+        return {}
 
 
-def write_hq_configs(hq_dir: Path, target: HqTarget, port: int, count: int) -> list[Path]:
-    """One config per ingester on the target's database (each its own MQTT client id)."""
+def write_hq_configs(hq_dir: Path, db: HqDatabaseSection, port: int, count: int) -> list[Path]:
+    """One config per ingester on the database (each its own MQTT client id)."""
     (hq_dir / "chain-key").write_bytes(CHAIN_KEY)
     paths = []
     for i in range(count):
@@ -114,9 +120,9 @@ def write_hq_configs(hq_dir: Path, target: HqTarget, port: int, count: int) -> l
         path.write_text(
             HQ_TOML.format(
                 id=f"hq-chaos-{i}",
-                backend=target.backend,
-                path=target.db.path,
-                dsn_file=target.secrets.locate(target.db.dsn_file) if target.db.dsn_file else "",
+                backend=db.backend,
+                path=db.path,
+                dsn_file=db.dsn_file,
                 port=port,
             )
         )
@@ -124,8 +130,21 @@ def write_hq_configs(hq_dir: Path, target: HqTarget, port: int, count: int) -> l
     return paths
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hq_db(request, tmp_path) -> Iterator[tuple[HqDatabaseSection, PgCluster | None]]:
+    """Head office's database: a SQLite file, or a PostgreSQL cluster of this test's own
+    (the test crashes and restarts that server, so it cannot share the session's)."""
+    if request.param == "sqlite":
+        yield HqDatabaseSection(path=str(tmp_path / "hq.db")), None
+        return
+    with PgCluster() as pg:
+        (tmp_path / "pg.dsn").write_text(pg.dsn() + "\n")
+        yield HqDatabaseSection(backend="postgresql", dsn_file=str(tmp_path / "pg.dsn")), pg
+
+
 @pytest.mark.slow
-def test_chaos_nothing_lost_nothing_doubled(tmp_path, hq_target: HqTarget):
+def test_chaos_nothing_lost_nothing_doubled(tmp_path, hq_db):
+    db_section, pg = hq_db
     rng = random.Random(2026)
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -133,10 +152,8 @@ def test_chaos_nothing_lost_nothing_doubled(tmp_path, hq_target: HqTarget):
     proxies = {s: CuttableProxy(broker.host, broker.port) for s in STORES}
     hq_dir = tmp_path / "hq"
     hq_dir.mkdir()
-    hq_tomls = write_hq_configs(
-        hq_dir, hq_target, broker.port, 2 if hq_target.backend == "postgresql" else 1
-    )
-    hq = hq_target.open()  # the test's own reader
+    hq_tomls = write_hq_configs(hq_dir, db_section, broker.port, 2 if pg else 1)
+    hq = open_hq_store(db_section, SecretResolver(tmp_path))  # the test's own reader
 
     stores: dict[str, dict] = {}
     for i, name in enumerate(STORES):
@@ -157,7 +174,7 @@ def test_chaos_nothing_lost_nothing_doubled(tmp_path, hq_target: HqTarget):
             "agent": spawn("edge", "run", "-c", str(config), log=logs / f"{name}.log"),
         }
     ingesters = [spawn("hq", "run", "-c", str(c), log=logs / f"{c.stem}.log") for c in hq_tomls]
-    faults = {"broker": 0, "agent": 0, "ingester": 0, "partition_s": 0.0}
+    faults = {"broker": 0, "agent": 0, "ingester": 0, "database": 0, "partition_s": 0.0}
     stop_walk = threading.Event()
 
     def walk(name: str) -> None:
@@ -179,7 +196,7 @@ def test_chaos_nothing_lost_nothing_doubled(tmp_path, hq_target: HqTarget):
             w.start()
         started = time.monotonic()
         proxies["chaos-3"].cut()
-        kinds = ["broker", "agent", "ingester"] * 10
+        kinds = ["broker", "agent", "ingester"] * 10 + ["database"] * (5 if pg else 0)
         rng.shuffle(kinds)
         for kind in kinds:
             time.sleep(rng.uniform(0.8, 2.0))
@@ -187,6 +204,10 @@ def test_chaos_nothing_lost_nothing_doubled(tmp_path, hq_target: HqTarget):
                 broker.kill()
                 time.sleep(rng.uniform(0.1, 0.8))
                 broker.start()
+            elif kind == "database":  # PostgreSQL crashes (immediate stop) and comes back
+                pg.kill_server()
+                time.sleep(rng.uniform(0.1, 1.5))
+                pg.start_server()
             elif kind == "agent":
                 name = rng.choice(STORES)
                 kill9(stores[name]["agent"])
@@ -246,7 +267,7 @@ def test_chaos_nothing_lost_nothing_doubled(tmp_path, hq_target: HqTarget):
 
     total_events = sum(store_last_seq(s["dir"] / "store.db") for s in stores.values())
     lines = [
-        f"{hq_target.backend}, {len(ingesters)} ingester(s); faults: {faults}",
+        f"{db_section.backend}, {len(ingesters)} ingester(s); faults: {faults}",
         f"events recorded at the stores: {total_events}",
     ]
     ok = True
@@ -271,8 +292,10 @@ def test_chaos_nothing_lost_nothing_doubled(tmp_path, hq_target: HqTarget):
             f"{name}: sensor {truth} edge {edge_t} hq {hq_t} acked {acked.get(name)}/"
             f"{store_last_seq(db)} lost {lost} doubled {doubled} {'OK' if same else 'MISMATCH'}"
         )
+    hq.close()
     print("\n".join(lines))
     assert faults["broker"] == faults["agent"] == faults["ingester"] == 10
+    assert faults["database"] == (5 if pg else 0)
     assert faults["partition_s"] >= 60
     assert total_events >= TARGET_EVENTS
     assert ok, "\n".join(lines)
