@@ -13,7 +13,7 @@
    after its commit, so this is an upper bound): p50/p95 (target p95 ≤ 1 s).
 5. PostgreSQL, head office alone: 8 stores' backlogs (100,000 events in all) into a
    throwaway PostgreSQL cluster through one `touchpoint hq run`, then two, alternating
-   three times, best of each (target ≥ 1.6×). The stores are replayed by `Fleet`: their
+   five times, best of each (target ≥ 1.6×). The stores are replayed by `Fleet`: their
    batches, pre-encoded as the uplink builds them, published by one light client that
    waits for `down/ack` and honours `resend_from`. In a chain every store is a Pi of
    its own, so the stores' CPU must not be taken from the two cores that head office's
@@ -27,6 +27,7 @@ Each PostgreSQL line prints where the CPU went, in cores busy per second of drai
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import queue
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -540,13 +542,23 @@ def machine_scaling(n: int = 10_000_000) -> float:
     return best[2] / best[1]
 
 
-def create_database(pg, name: str) -> str:
-    """A fresh database on the throwaway cluster; its DSN."""
+@contextlib.contextmanager
+def fresh_database(pg, name: str) -> Iterator[str]:
+    """A new database on the throwaway cluster (its DSN), dropped after the run.
+
+    Dropped so that no run pays for the one before it: autovacuum would otherwise be
+    busy with the previous run's 100,000 fresh rows while the next one is measured.
+    """
     import psycopg
 
     with psycopg.connect(pg.dsn(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return pg.dsn(name)
+    try:
+        yield pg.dsn(name)
+    finally:
+        with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        time.sleep(1.0)  # let the server settle (checkpoint) before the next run
 
 
 def main() -> None:
@@ -582,11 +594,11 @@ def main() -> None:
             with PgCluster() as pg:
                 # Alternating runs, best of each: this shared 2-core machine is noisy.
                 best: dict[int, float] = {1: 0.0, 2: 0.0}
-                for attempt, k in enumerate((1, 2) * 3):
+                for attempt, k in enumerate((1, 2) * 5):
                     d = tmp / f"pg{k}-{attempt}"
                     d.mkdir()
-                    dsn = create_database(pg, f"bench{k}_{attempt}")
-                    rate = hq_tier(d, broker, args.events, k, dsn, args.pg_stores)
+                    with fresh_database(pg, f"bench{k}_{attempt}") as dsn:
+                        rate = hq_tier(d, broker, args.events, k, dsn, args.pg_stores)
                     best[k] = max(best[k], rate)
                     print(
                         f"postgresql, head office alone, {k} ingester(s): {rate:,.0f} events/s;"
@@ -599,10 +611,10 @@ def main() -> None:
                 for k in (1, 2):
                     d = tmp / f"pgchain{k}"
                     d.mkdir()
-                    dsn = create_database(pg, f"chain{k}")
-                    rate = drain(
-                        d, broker, args.events, k, "postgresql", dsn, stores=args.pg_stores
-                    )
+                    with fresh_database(pg, f"chain{k}") as dsn:
+                        rate = drain(
+                            d, broker, args.events, k, "postgresql", dsn, stores=args.pg_stores
+                        )
                     result[f"pg_chain_{k}_ingesters_events_per_s"] = round(rate)
                     print(
                         f"postgresql, whole chain on this machine, {k} ingester(s):"
