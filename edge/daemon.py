@@ -53,13 +53,22 @@ def stop_on_signals() -> threading.Event:
 
 
 def serve(
-    tick: Callable[[], None], stop: threading.Event, status: str, notifier: Notifier | None = None
+    tick: Callable[[], str | None],
+    stop: threading.Event,
+    status: str,
+    notifier: Notifier | None = None,
 ) -> None:
-    """Tell systemd READY, then call `tick` and ping the watchdog until `stop` is set."""
+    """Tell systemd READY, then call `tick` and ping the watchdog until `stop` is set.
+
+    A `tick` that returns text updates systemd's STATUS= when the text changes.
+    """
     notifier = notifier or Notifier()
     notifier.ready(status)
     interval = min(1.0, notifier.watchdog_interval or 1.0)
     while not stop.wait(interval):
-        tick()  # a hung tick means no ping: systemd restarts us
+        text = tick()  # a hung tick means no ping: systemd restarts us
+        if text is not None and text != status:
+            status = text
+            notifier.status(text)
         notifier.watchdog()
     notifier.stopping()

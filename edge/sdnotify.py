@@ -36,6 +36,10 @@ class Notifier:
         """Tell systemd start-up is complete (Type=notify)."""
         return self.send("READY=1" + (f"\nSTATUS={status}" if status else ""))
 
+    def status(self, text: str) -> bool:
+        """A one-line state for `systemctl status`."""
+        return self.send(f"STATUS={text}")
+
     def watchdog(self) -> bool:
         """Keep-alive ping for WatchdogSec=."""
         return self.send("WATCHDOG=1")

@@ -61,10 +61,11 @@ def run(config: Path, log_level: str) -> None:
     ingester = ingester_from_config(cfg, SecretResolver.from_environ(config))
     stop = stop_on_signals()
 
-    def check() -> None:
+    def check() -> str:
         if not ingester.alive:
             logging.getLogger("sync.hq").error("ingest worker died; exiting for a restart")
             raise SystemExit(1)
+        return ingester.status_line()
 
     ingester.start()
     serve(check, stop, f"ingester {cfg.hq.id}")

@@ -183,6 +183,21 @@ class Ingester:
         """Whether the worker thread runs."""
         return self._thread is not None and self._thread.is_alive()
 
+    def status_line(self) -> str:
+        """One line for `systemctl status`: what is wrong, if anything, and the counts."""
+        st = self.stats
+        if not st.database_ok:
+            state = st.last_error
+        elif not st.connected:
+            state = "not connected to the broker" + (f" ({st.last_error})" if st.last_error else "")
+        else:
+            state = "ingesting"
+        line = (
+            f"ingester {self.s.client_id}: {state}; events stored {st.inserted:,},"
+            f" duplicates {st.duplicates:,}, dead letters {st.dead_letters:,}"
+        )
+        return " ".join(line.split())  # STATUS= is one line; driver errors may hold several
+
     # -- worker ------------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -244,6 +259,7 @@ class Ingester:
                 continue
             if not self.stats.database_ok:
                 log.warning("ingest: the database is back")
+                self.stats.last_error = ""
             self.stats.database_ok = True
             return result
 

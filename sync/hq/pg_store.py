@@ -99,7 +99,7 @@ class PgHqStore:
         try:
             self._conn = self._connect()
         except psycopg.OperationalError as exc:
-            raise StoreUnavailable(f"PostgreSQL: {exc}") from exc
+            raise StoreUnavailable("PostgreSQL: " + " ".join(str(exc).split())) from exc
         try:
             self._migrate()
         except BaseException:
@@ -123,7 +123,7 @@ class PgHqStore:
                     yield cur
             except psycopg.OperationalError as exc:
                 # Server down or restarting, connection lost, lock_timeout: an outage.
-                raise StoreUnavailable(f"PostgreSQL: {str(exc).strip()}") from exc
+                raise StoreUnavailable("PostgreSQL: " + " ".join(str(exc).split())) from exc
 
     def _migrate(self) -> None:
         with self._tx() as cur:

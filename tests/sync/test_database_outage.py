@@ -10,17 +10,23 @@ systemd gave up on the crash-looping unit after ten restarts.)
 
 from __future__ import annotations
 
+import json
+import signal
+import socket
 import time
 
 import pytest
 
 from edge.eventlog import EventLog
 from edge.events import DoorCount
+from sync import wire
 from sync.hq.ingest import Ingester, IngestSettings
 from sync.hq.pg_store import PgHqStore
-from tests.edge.agent_support import wait_for
+from tests.edge.agent_support import CHAIN_KEY, wait_for
 from tests.pg_cluster import PgCluster
-from tests.sync.test_sync_e2e import make_uplink, store_acked
+from tests.support import touchpoint_process
+from tests.sync.payloads import raw_batch
+from tests.sync.test_sync_e2e import make_uplink, publish_raw, store_acked
 
 
 def append(db, n: int) -> None:
@@ -86,3 +92,70 @@ def test_ingesters_ride_out_a_database_outage(mosquitto, pg, tmp_path):
         assert sum(n_in for *_, n_in, _ in reader.door_counts("s1")) == 900
     finally:
         reader.close()
+
+
+HQ_TOML = """
+[hq]
+id = "hq-notify"
+[database]
+backend = "postgresql"
+dsn_file = "{dsn_file}"
+[mqtt]
+host = "127.0.0.1"
+port = {port}
+tls = false
+password_file = ""
+[identity]
+active_key = "k1"
+[[identity.keys]]
+id = "k1"
+file = "chain-key"
+"""
+
+
+def test_systemd_status_shows_the_outage_and_the_recovery(mosquitto, pg, tmp_path):
+    """`touchpoint hq run` under systemd: STATUS= says what `systemctl status` should."""
+    (tmp_path / "chain-key").write_bytes(CHAIN_KEY)
+    (tmp_path / "pg.dsn").write_text(pg.dsn() + "\n")
+    config = tmp_path / "hq.toml"
+    config.write_text(HQ_TOML.format(dsn_file=tmp_path / "pg.dsn", port=mosquitto.port))
+    sock_path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(sock_path)
+    sock.settimeout(30)
+    proc = touchpoint_process(
+        "hq", "run", "-c", str(config), env={"NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "1000000"}
+    )
+
+    def status_until(wanted: str) -> str:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            message = sock.recv(4096).decode()
+            for line in message.splitlines():
+                if line.startswith("STATUS=") and wanted in line:
+                    return line
+        raise AssertionError(f"no STATUS with {wanted!r}")
+
+    try:
+        assert sock.recv(4096).decode().startswith("READY=1")
+        status_until("ingesting; events stored 0")
+        publish_raw(
+            mosquitto, wire.topic("s1", "up", "events"), json.dumps(raw_batch("s1", 1)).encode()
+        )
+        status_until("events stored 1,")
+        pg.kill_server()
+        # The next batch meets the dead database: the status says so, the process lives on.
+        publish_raw(
+            mosquitto, wire.topic("s1", "up", "events"), json.dumps(raw_batch("s1", 2)).encode()
+        )
+        line = status_until("database unavailable")
+        assert "events stored 1," in line
+        assert proc.poll() is None
+        pg.start_server()
+        status_until("ingesting; events stored 2,")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sock.close()
