@@ -78,6 +78,11 @@ ORDER BY 1, 2, 3
 _RETRIES = 3
 
 
+def _unavailable(exc: psycopg.OperationalError) -> StoreUnavailable:
+    """The outage as one line (libpq's messages span several)."""
+    return StoreUnavailable("PostgreSQL: " + " ".join(str(exc).split()))
+
+
 def _results(cur: psycopg.Cursor) -> Iterator[tuple[str, int]]:
     """Every row returned by an `executemany(..., returning=True)`."""
     while True:
@@ -96,10 +101,7 @@ class PgHqStore:
         self._connect_timeout_s = connect_timeout_s
         self._lock_timeout_s = lock_timeout_s
         self._lock = threading.Lock()
-        try:
-            self._conn = self._connect()
-        except psycopg.OperationalError as exc:
-            raise StoreUnavailable("PostgreSQL: " + " ".join(str(exc).split())) from exc
+        self._conn = self._connect()
         try:
             self._migrate()
         except BaseException:
@@ -107,10 +109,15 @@ class PgHqStore:
             raise
 
     def _connect(self) -> psycopg.Connection:
-        conn = psycopg.connect(self._dsn, autocommit=True, connect_timeout=self._connect_timeout_s)
-        # Every wait has a timeout: a stuck peer holding a store's row lock surfaces
-        # as an error the ingester reports, instead of a silent hang.
-        conn.execute(f"SET lock_timeout = '{int(self._lock_timeout_s)}s'")
+        try:
+            conn = psycopg.connect(
+                self._dsn, autocommit=True, connect_timeout=self._connect_timeout_s
+            )
+            # Every wait has a timeout: a stuck peer holding a store's row lock surfaces
+            # as an error the ingester reports, instead of a silent hang.
+            conn.execute(f"SET lock_timeout = '{int(self._lock_timeout_s)}s'")
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc) from exc
         return conn
 
     @contextmanager
@@ -123,7 +130,7 @@ class PgHqStore:
                     yield cur
             except psycopg.OperationalError as exc:
                 # Server down or restarting, connection lost, lock_timeout: an outage.
-                raise StoreUnavailable("PostgreSQL: " + " ".join(str(exc).split())) from exc
+                raise _unavailable(exc) from exc
 
     def _migrate(self) -> None:
         with self._tx() as cur:

@@ -31,36 +31,15 @@ from edge.configtree import SecretResolver
 from sync.hq.config import HqDatabaseSection
 from sync.hq.storage import HqStore, StoreUnavailable, open_hq_store
 from sync.mosquitto import MosquittoProcess
-from tests.edge.agent_support import CHAIN_KEY, write_store_config
+from tests.edge.agent_support import write_store_config
 from tests.pg_cluster import PgCluster
 from tests.support import touchpoint_process
+from tests.sync.hq_config import write_hq_configs
 from tests.tcp_proxy import CuttableProxy
 
 STORES = ("chaos-1", "chaos-2", "chaos-3")
 TARGET_EVENTS = 100_000
 PARTITION_S = 62.0
-
-HQ_TOML = """
-[hq]
-id = "{id}"
-timezone = "UTC"
-[database]
-backend = "{backend}"
-path = "{path}"
-dsn_file = "{dsn_file}"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-tls = false
-password_file = ""
-[ingest]
-gap_timeout_s = 3.0
-[identity]
-active_key = "k1"
-[[identity.keys]]
-id = "k1"
-file = "chain-key"
-"""
 
 
 def spawn(*args: str, log: Path) -> subprocess.Popen:
@@ -111,25 +90,6 @@ def hq_acked(hq: HqStore) -> dict[str, int]:
         return {}
 
 
-def write_hq_configs(hq_dir: Path, db: HqDatabaseSection, port: int, count: int) -> list[Path]:
-    """One config per ingester on the database (each its own MQTT client id)."""
-    (hq_dir / "chain-key").write_bytes(CHAIN_KEY)
-    paths = []
-    for i in range(count):
-        path = hq_dir / f"hq-{i}.toml"
-        path.write_text(
-            HQ_TOML.format(
-                id=f"hq-chaos-{i}",
-                backend=db.backend,
-                path=db.path,
-                dsn_file=db.dsn_file,
-                port=port,
-            )
-        )
-        paths.append(path)
-    return paths
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hq_db(request, tmp_path) -> Iterator[tuple[HqDatabaseSection, PgCluster | None]]:
     """Head office's database: a SQLite file, or a PostgreSQL cluster of this test's own
@@ -152,7 +112,9 @@ def test_chaos_nothing_lost_nothing_doubled(tmp_path, hq_db):
     proxies = {s: CuttableProxy(broker.host, broker.port) for s in STORES}
     hq_dir = tmp_path / "hq"
     hq_dir.mkdir()
-    hq_tomls = write_hq_configs(hq_dir, db_section, broker.port, 2 if pg else 1)
+    hq_tomls = write_hq_configs(
+        hq_dir, db_section, broker.port, 2 if pg else 1, name="hq-chaos", gap_timeout_s=3.0
+    )
     hq = open_hq_store(db_section, SecretResolver(tmp_path))  # the test's own reader
 
     stores: dict[str, dict] = {}

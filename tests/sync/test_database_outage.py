@@ -20,11 +20,13 @@ import pytest
 from edge.eventlog import EventLog
 from edge.events import DoorCount
 from sync import wire
+from sync.hq.config import HqDatabaseSection
 from sync.hq.ingest import Ingester, IngestSettings
 from sync.hq.pg_store import PgHqStore
-from tests.edge.agent_support import CHAIN_KEY, wait_for
+from tests.edge.agent_support import wait_for
 from tests.pg_cluster import PgCluster
 from tests.support import touchpoint_process
+from tests.sync.hq_config import write_hq_configs
 from tests.sync.payloads import raw_batch
 from tests.sync.test_sync_e2e import make_uplink, publish_raw, store_acked
 
@@ -94,31 +96,11 @@ def test_ingesters_ride_out_a_database_outage(mosquitto, pg, tmp_path):
         reader.close()
 
 
-HQ_TOML = """
-[hq]
-id = "hq-notify"
-[database]
-backend = "postgresql"
-dsn_file = "{dsn_file}"
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-tls = false
-password_file = ""
-[identity]
-active_key = "k1"
-[[identity.keys]]
-id = "k1"
-file = "chain-key"
-"""
-
-
 def test_systemd_status_shows_the_outage_and_the_recovery(mosquitto, pg, tmp_path):
     """`touchpoint hq run` under systemd: STATUS= says what `systemctl status` should."""
-    (tmp_path / "chain-key").write_bytes(CHAIN_KEY)
     (tmp_path / "pg.dsn").write_text(pg.dsn() + "\n")
-    config = tmp_path / "hq.toml"
-    config.write_text(HQ_TOML.format(dsn_file=tmp_path / "pg.dsn", port=mosquitto.port))
+    db = HqDatabaseSection(backend="postgresql", dsn_file=str(tmp_path / "pg.dsn"))
+    [config] = write_hq_configs(tmp_path, db, mosquitto.port, name="hq-notify")
     sock_path = str(tmp_path / "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(sock_path)
