@@ -1,1 +1,1 @@
-"""Both ends of the MQTT link: the store uplink/downlink and head office (sync.hq)."""
+"""Both ends of the MQTT link: the store uplink/downlink and head office (hq)."""

@@ -57,3 +57,7 @@ def pty_pair() -> Iterator[PtyPair]:
 def store_db_path(tmp_path: Path) -> Path:
     """Path for a fresh temporary store database."""
     return tmp_path / "store.db"
+
+
+# HQ database fixtures (SQLite and a real PostgreSQL) for tests/hq and tests/sync.
+from tests.hq_db import hq_store, hq_target, pg_server  # noqa: E402, F401

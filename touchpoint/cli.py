@@ -20,7 +20,7 @@ COMMANDS: dict[str, str] = {
     "devices": "devices.cli:devices_group",
     "edge": "touchpoint.edge_cli:edge_group",
     "token": "edge.token_cli:token_group",
-    "hq": "sync.hq.cli:hq_group",
+    "hq": "hq.cli:hq_group",
     "count-video": "devices.camera.cli:count_video",
     "broker": "sync.broker_cli:broker_group",
 }

@@ -12,7 +12,7 @@ from edge.configtree import ConfigError, Problem, read_toml
 def load_any(file: Path, kind: str = "auto") -> tuple[str, object]:
     """Load a store or HQ config (told apart by its [store] / [hq] table)."""
     from edge.config import load_store_config
-    from sync.hq.config import load_hq_config
+    from hq.config import load_hq_config
 
     if kind == "auto":
         data = read_toml(file)

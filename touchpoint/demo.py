@@ -28,8 +28,8 @@ from edge.config import load_store_config
 from edge.configtree import SecretResolver
 from edge.identity import issue_token
 from edge.status import store_status
-from sync.hq.ingest import Ingester, IngestSettings
-from sync.hq.sqlite_store import SqliteHqStore
+from hq.ingest import Ingester, IngestSettings
+from hq.sqlite_store import SqliteHqStore
 from sync.mosquitto import MosquittoProcess
 from sync.uplink import uplink_factory
 

@@ -9,7 +9,7 @@ import pytest
 
 from edge.config import StoreConfig, load_store_config
 from edge.configtree import ConfigError, SecretResolver, undescribed_keys
-from sync.hq.config import HqConfig
+from hq.config import HqConfig
 from tests.support import ROOT, touchpoint
 
 MINIMAL = """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sync.hq.config import HqDatabaseSection
+from hq.config import HqDatabaseSection
 from tests.edge.agent_support import CHAIN_KEY
 
 HQ_TOML = """

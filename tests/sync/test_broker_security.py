@@ -575,8 +575,8 @@ def test_real_uplink_and_ingester_through_the_secured_broker(broker, peers, tmp_
 
     from edge.eventlog import EventLog
     from edge.events import DoorCount
-    from sync.hq.ingest import Ingester, IngestSettings
-    from sync.hq.sqlite_store import SqliteHqStore
+    from hq.ingest import Ingester, IngestSettings
+    from hq.sqlite_store import SqliteHqStore
     from sync.uplink import Uplink, UplinkSettings
     from tests.edge.agent_support import wait_for
 

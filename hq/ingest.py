@@ -33,8 +33,8 @@ from typing import TypeVar
 import paho.mqtt.client as mqtt
 
 from sync import wire
-from sync.hq.storage import HqStore, StoreUnavailable
-from sync.hq.triage import Work, triage
+from hq.storage import HqStore, StoreUnavailable
+from hq.triage import Work, triage
 from sync.mqtt import connect_persistent, make_client
 
 log = logging.getLogger(__name__)

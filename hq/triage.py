@@ -21,7 +21,7 @@ from typing import Protocol
 
 from edge.events import decode_data
 from sync import wire
-from sync.hq.storage import EventRow
+from hq.storage import EventRow
 
 
 class Message(Protocol):

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from sync import wire
-from sync.hq.triage import triage
+from hq.triage import triage
 from tests.sync.payloads import DOOR, raw_batch
 
 

@@ -14,7 +14,7 @@ from edge.daemon import config_option, configure_logging, log_level_option, serv
 
 def load_config(config: Path):
     """Load an HQ config or exit 2 listing every problem."""
-    from sync.hq.config import load_hq_config
+    from hq.config import load_hq_config
 
     try:
         return load_hq_config(config)
@@ -26,8 +26,8 @@ def load_config(config: Path):
 
 def ingester_from_config(cfg, secrets: SecretResolver):
     """An `Ingester` for an HQ config (its store opens the configured backend)."""
-    from sync.hq.ingest import Ingester, IngestSettings
-    from sync.hq.storage import open_hq_store
+    from hq.ingest import Ingester, IngestSettings
+    from hq.backends import open_hq_store
 
     m = cfg.mqtt
     settings = IngestSettings(
@@ -63,7 +63,7 @@ def run(config: Path, log_level: str) -> None:
 
     def check() -> str:
         if not ingester.alive:
-            logging.getLogger("sync.hq").error("ingest worker died; exiting for a restart")
+            logging.getLogger("hq").error("ingest worker died; exiting for a restart")
             raise SystemExit(1)
         return ingester.status_line()
 

@@ -1,4 +1,4 @@
-"""HQ storage fixtures: every store test runs on SQLite and on a real PostgreSQL.
+"""HQ database fixtures (imported by tests/conftest.py): every store test runs on SQLite and on a real PostgreSQL.
 
 PostgreSQL is a throwaway cluster started once per session (tests/pg_cluster.py),
 or the server in $TOUCHPOINT_TEST_PG_DSN. A missing PostgreSQL is an error, never a
@@ -18,8 +18,9 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from edge.configtree import SecretResolver
-from sync.hq.config import HqDatabaseSection
-from sync.hq.storage import HqStore, open_hq_store
+from hq.config import HqDatabaseSection
+from hq.backends import open_hq_store
+from hq.storage import HqStore
 from tests.pg_cluster import PgCluster, PgClusterError
 
 DSN_ENV = "TOUCHPOINT_TEST_PG_DSN"

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sync.hq import schema
-from sync.hq.sql import dead_letter_dicts, dead_letter_params, shared_sql, state_params
-from sync.hq.storage import (
+from hq import schema
+from hq.sql import dead_letter_dicts, dead_letter_params, shared_sql, state_params
+from hq.storage import (
     EventRow,
     IngestOutcome,
     StoreMark,

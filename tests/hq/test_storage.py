@@ -15,8 +15,8 @@ import pytest
 from msgspec.structs import replace
 
 from edge.events import DoorCount, encode_data
-from sync.hq import schema
-from sync.hq.storage import MAX_DEAD_LETTER_BYTES, EventRow, HqStore, IngestOutcome
+from hq import schema
+from hq.storage import MAX_DEAD_LETTER_BYTES, EventRow, HqStore, IngestOutcome
 from sync.wire import StoreState
 from tests.pg_cluster import PgCluster, PgClusterError
 from tests.sync.conftest import HqTarget

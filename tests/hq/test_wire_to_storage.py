@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from edge.events import EVENT_TYPES, MAX_SEQ
 from sync import wire
-from sync.hq.storage import HqStore, screen
-from sync.hq.triage import rows_from_batch
+from hq.storage import HqStore, screen
+from hq.triage import rows_from_batch
 
 NOW = "2026-06-01T12:00:00.000Z"
 

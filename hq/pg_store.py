@@ -22,9 +22,9 @@ import msgspec
 import psycopg
 from psycopg import errors
 
-from sync.hq import schema
-from sync.hq.sql import dead_letter_dicts, dead_letter_params, shared_sql, state_params
-from sync.hq.storage import (
+from hq import schema
+from hq.sql import dead_letter_dicts, dead_letter_params, shared_sql, state_params
+from hq.storage import (
     EventRow,
     IngestOutcome,
     StoreMark,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sync.hq.storage import clean_text, dead_letter_text, state_json
+from hq.storage import clean_text, dead_letter_text, state_json
 from sync.wire import StoreState
 
 MARK_COLUMNS = (

@@ -13,13 +13,10 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
 
-from edge.configtree import SecretResolver
-from sync.hq.config import HqDatabaseSection
 from sync.wire import StoreState, encode
 
 MAX_DEAD_LETTER_BYTES = 64 * 1024
@@ -30,7 +27,7 @@ class StoreUnavailable(RuntimeError):
 
     Backends raise it for their operational errors (connection refused or lost, server
     shutting down, lock or busy timeouts, disk trouble), never for bad data, which the
-    wire schema keeps out (tests/sync/hq/test_wire_to_storage.py).
+    wire schema keeps out (tests/hq/test_wire_to_storage.py).
     """
 
 
@@ -120,18 +117,6 @@ class HqStore(Protocol):
         ...
 
 
-def open_hq_store(db: HqDatabaseSection, secrets: SecretResolver) -> HqStore:
-    """The backend named in the config: a SQLite file, or PostgreSQL via the DSN secret."""
-    # Imported here so a SQLite deployment never loads psycopg.
-    if db.backend == "postgresql":
-        from sync.hq.pg_store import PgHqStore
-
-        return PgHqStore(secrets.read(db.dsn_file).decode().strip())
-    from sync.hq.sqlite_store import SqliteHqStore
-
-    return SqliteHqStore(Path(db.path))
-
-
 # --- shared logic -------------------------------------------------------------
 
 _NUL_ESCAPE = "\\u0000"
@@ -187,7 +172,7 @@ def advance_watermark(
 ) -> int:
     """The store's contiguous watermark, scanning up from `acked` and stopping at the first gap.
 
-    `query_one(params)` runs `SharedSql.prefix` (sync/hq/sql.py); `expected` (rows just inserted) sizes the
+    `query_one(params)` runs `SharedSql.prefix` (hq/sql.py); `expected` (rows just inserted) sizes the
     first chunk so the usual case is one query.
     """
     chunk = min(max(expected + 1, 64), 65_536)

@@ -1,0 +1,170 @@
+"""HQ database schema for SQLite and PostgreSQL, versioned.
+
+One DDL text per version, written once with placeholders for the few types that
+differ between the dialects. `schema_version` holds the version a database is at;
+a backend applies every migration above it, in order, inside one transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Dialect = Literal["sqlite", "postgresql"]
+
+_TYPES: dict[Dialect, dict[str, str]] = {
+    "sqlite": {
+        "bigint": "INTEGER",
+        "bool": "INTEGER",
+        "serial_pk": "INTEGER PRIMARY KEY",
+        # The primary key is the access path for ingest and watermark scans.
+        "without_rowid": " WITHOUT ROWID",
+        "real": "REAL",
+        "false": "0",
+    },
+    "postgresql": {
+        "bigint": "BIGINT",
+        "bool": "BOOLEAN",
+        "serial_pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        "without_rowid": "",
+        "real": "DOUBLE PRECISION",
+        "false": "false",
+    },
+}
+
+# Migration n (1-based) takes a database from version n-1 to n.
+_MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE IF NOT EXISTS hq_events (
+            store TEXT NOT NULL,
+            seq {bigint} NOT NULL,
+            id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            device TEXT NOT NULL,
+            data TEXT NOT NULL,
+            clock_ok {bool} NOT NULL,
+            boot_id TEXT NOT NULL,
+            error TEXT,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (store, seq)
+        ){without_rowid}""",
+        "CREATE INDEX IF NOT EXISTS hq_events_type_store_ts ON hq_events (type, store, ts)",
+        """CREATE TABLE IF NOT EXISTS hq_stores (
+            store TEXT PRIMARY KEY,
+            acked_through {bigint} NOT NULL DEFAULT 0,
+            max_seq {bigint} NOT NULL DEFAULT 0,
+            duplicates {bigint} NOT NULL DEFAULT 0,
+            events {bigint} NOT NULL DEFAULT 0,
+            online {bool},
+            boot_id TEXT,
+            state TEXT,
+            state_at TEXT,
+            last_batch_at TEXT
+        )""",
+        """CREATE TABLE IF NOT EXISTS hq_dead_letters (
+            id {serial_pk},
+            received_at TEXT NOT NULL,
+            topic TEXT NOT NULL,
+            store TEXT,
+            reason TEXT NOT NULL,
+            payload TEXT NOT NULL
+        )""",
+    ],
+    # v2: the store registry, profiles, transactions (imports); identities, feeds (rollup).
+    [
+        # Store registry (`hq import stores`). hours: JSON {"mon": [["09:00", "18:00"]], …,
+        # "sun": []}; exceptions: JSON {"2026-12-25": [], …} (a date's own hours, [] = closed);
+        # doors: JSON ["main", …].
+        """CREATE TABLE IF NOT EXISTS hq_store_registry (
+            store TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            hours TEXT NOT NULL,
+            exceptions TEXT NOT NULL,
+            doors TEXT NOT NULL,
+            lat {real},
+            lon {real},
+            staff_count INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        )""",
+        # Online profiles (`hq import profiles`). Consent per purpose: status granted |
+        # denied | withdrawn (NULL: never asked) and when it was given or withdrawn (UTC).
+        """CREATE TABLE IF NOT EXISTS hq_profiles (
+            customer_id TEXT PRIMARY KEY,
+            first_name TEXT,
+            recognition TEXT,
+            recognition_at TEXT,
+            marketing TEXT,
+            marketing_at TEXT,
+            last_online_at TEXT,
+            wishlist TEXT NOT NULL DEFAULT '[]',
+            recently_viewed TEXT NOT NULL DEFAULT '[]',
+            updated_at TEXT NOT NULL
+        )""",
+        # A profile's loyalty number / app id under every chain key; never the raw id.
+        """CREATE TABLE IF NOT EXISTS hq_profile_keys (
+            key_id TEXT NOT NULL,
+            pseudonym TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            PRIMARY KEY (key_id, pseudonym)
+        )""",
+        "CREATE INDEX IF NOT EXISTS hq_profile_keys_customer ON hq_profile_keys (customer_id)",
+        # Every online activity time seen for a profile (online-to-offline share).
+        """CREATE TABLE IF NOT EXISTS hq_online_activity (
+            customer_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (customer_id, at)
+        )""",
+        # POS receipts and online orders (`hq import transactions`). store: a store id or
+        # 'online'; ts: UTC ISO with ms; net_cents is negative for a return.
+        """CREATE TABLE IF NOT EXISTS hq_transactions (
+            id TEXT PRIMARY KEY,
+            store TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            type TEXT NOT NULL,
+            net_cents {bigint} NOT NULL,
+            currency TEXT NOT NULL,
+            items INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS hq_transactions_store_ts ON hq_transactions (store, ts)",
+        """CREATE TABLE IF NOT EXISTS hq_transaction_keys (
+            txn_id TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            pseudonym TEXT NOT NULL,
+            PRIMARY KEY (txn_id, key_id)
+        )""",
+        "CREATE INDEX IF NOT EXISTS hq_transaction_keys_pseudonym"
+        " ON hq_transaction_keys (key_id, pseudonym)",
+        # What changed outside the event stream, for the rollup to turn into dirty days:
+        # kind 'store' (registry row), 'customer' (profile, consent, keys, activity,
+        # erasure), 'txn' (a transaction id). Written in the same transaction as the change.
+        """CREATE TABLE IF NOT EXISTS hq_changes (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            PRIMARY KEY (kind, key)
+        )""",
+    ],
+]
+
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+
+
+class SchemaError(RuntimeError):
+    """The database's schema is newer than this code understands."""
+
+
+def migrations(dialect: Dialect, current: int) -> list[tuple[int, list[str]]]:
+    """(version, statements) for every migration above `current`; raises SchemaError."""
+    if current > SCHEMA_VERSION:
+        raise SchemaError(
+            f"database schema is version {current}, this code knows up to {SCHEMA_VERSION}"
+        )
+    types = _TYPES[dialect]
+    return [
+        (version, [stmt.format(**types) for stmt in _MIGRATIONS[version - 1]])
+        for version in range(current + 1, SCHEMA_VERSION + 1)
+    ]
