@@ -26,8 +26,8 @@ def load_config(config: Path):
 
 def ingester_from_config(cfg, secrets: SecretResolver):
     """An `Ingester` for an HQ config (its store opens the configured backend)."""
-    from hq.ingest import Ingester, IngestSettings
     from hq.backends import open_hq_store
+    from hq.ingest import Ingester, IngestSettings
 
     m = cfg.mqtt
     settings = IngestSettings(

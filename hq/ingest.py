@@ -32,9 +32,9 @@ from typing import TypeVar
 
 import paho.mqtt.client as mqtt
 
-from sync import wire
 from hq.storage import HqStore, StoreUnavailable
 from hq.triage import Work, triage
+from sync import wire
 from sync.mqtt import connect_persistent, make_client
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from edge.events import decode_data
-from sync import wire
 from hq.storage import EventRow
+from sync import wire
 
 
 class Message(Protocol):

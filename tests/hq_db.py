@@ -18,8 +18,8 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from edge.configtree import SecretResolver
-from hq.config import HqDatabaseSection
 from hq.backends import open_hq_store
+from hq.config import HqDatabaseSection
 from hq.storage import HqStore
 from tests.pg_cluster import PgCluster, PgClusterError
 

@@ -18,8 +18,8 @@ from edge.events import DoorCount, encode_data
 from hq import schema
 from hq.storage import MAX_DEAD_LETTER_BYTES, EventRow, HqStore, IngestOutcome
 from sync.wire import StoreState
+from tests.hq_db import HqTarget
 from tests.pg_cluster import PgCluster, PgClusterError
-from tests.sync.conftest import HqTarget
 
 NOW = "2024-05-01T12:00:00.000Z"
 

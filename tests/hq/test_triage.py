@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sync import wire
 from hq.triage import triage
+from sync import wire
 from tests.sync.payloads import DOOR, raw_batch
 
 

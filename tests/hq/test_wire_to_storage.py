@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from edge.events import EVENT_TYPES, MAX_SEQ
-from sync import wire
 from hq.storage import HqStore, screen
 from hq.triage import rows_from_batch
+from sync import wire
 
 NOW = "2026-06-01T12:00:00.000Z"
 

@@ -28,14 +28,14 @@ import pytest
 
 from devices.emulators.terabee import TerabeeEmulator
 from edge.configtree import SecretResolver
-from hq.config import HqDatabaseSection
 from hq.backends import open_hq_store
+from hq.config import HqDatabaseSection
 from hq.storage import HqStore, StoreUnavailable
 from sync.mosquitto import MosquittoProcess
 from tests.edge.agent_support import write_store_config
 from tests.pg_cluster import PgCluster
 from tests.support import touchpoint_process
-from tests.hq_config import write_hq_configs
+from tests.sync.hq_config import write_hq_configs
 from tests.tcp_proxy import CuttableProxy
 
 STORES = ("chaos-1", "chaos-2", "chaos-3")

@@ -19,14 +19,14 @@ import pytest
 
 from edge.eventlog import EventLog
 from edge.events import DoorCount
-from sync import wire
 from hq.config import HqDatabaseSection
 from hq.ingest import Ingester, IngestSettings
 from hq.pg_store import PgHqStore
+from sync import wire
 from tests.edge.agent_support import wait_for
 from tests.pg_cluster import PgCluster
 from tests.support import touchpoint_process
-from tests.hq_config import write_hq_configs
+from tests.sync.hq_config import write_hq_configs
 from tests.sync.payloads import raw_batch
 from tests.sync.test_sync_e2e import make_uplink, publish_raw, store_acked
 

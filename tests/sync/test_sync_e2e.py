@@ -13,8 +13,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.eventlog import EventLog
 from edge.events import DoorCount, ScanEvent
-from sync import wire
 from hq.ingest import Ingester, IngestSettings
+from sync import wire
 from sync.uplink import Uplink, UplinkSettings
 from tests.edge.agent_support import wait_for
 from tests.sync.payloads import DOOR, raw_batch
