@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from edge import config as c
 from edge.clock import Clock
 from edge.db import open_store_db
-from edge.visits import DoorRow, day_window, parse_ts, summarise
+from edge.visits import DoorRow, day_bounds, footfall_day, format_ts, parse_ts
 
 
 def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, Any]:
@@ -22,12 +22,9 @@ def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, An
     clock = clock or Clock()
     tz = ZoneInfo(cfg.store.timezone)
     now = clock.now()
-    local_now = datetime.fromtimestamp(now, tz)
-    day = local_now.date().isoformat()
-    opening = cfg.store.opening_time
-    if local_now.strftime("%H:%M") < opening:  # before opening, "today" is the day still running
-        day = datetime.fromtimestamp(now - 86400, tz).date().isoformat()
-    start, end = day_window(day, opening, tz)
+    today = datetime.fromtimestamp(now, tz).date()
+    lo, hi = day_bounds(today, tz)
+    start, end = format_ts(lo), format_ts(hi)
     db = open_store_db(cfg.database.path, busy_timeout_ms=cfg.database.busy_timeout_ms)
     try:
         rows = [
@@ -60,7 +57,14 @@ def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, An
             if cfg.visits.exclude_staff_badges
             else []
         )
-        summary = summarise(rows, tz, staff_scans=staff, staff_count=cfg.visits.staff_count)
+        summary = footfall_day(
+            rows,
+            today,
+            tz,
+            c.store_hours(cfg.store),
+            staff_scans=staff,
+            staff_count=cfg.visits.staff_count,
+        )
         identified = db.execute(
             "SELECT COUNT(*) FROM events WHERE type = 'visit.identified' AND ts >= ? AND ts < ?",
             [start, end],
@@ -83,11 +87,13 @@ def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, An
     oldest_age = max(0.0, now - parse_ts(oldest).timestamp()) if oldest else None
     return {
         "store": cfg.store.id,
-        "day": day,
+        "day": today.isoformat(),
         "entries": summary.entries,
         "exits": summary.exits,
         "visitors": summary.visitors,
+        "entries_outside_hours": sum(h.entries_outside_hours for h in summary.hours),
         "occupancy": summary.occupancy,
+        "occupancy_peak": summary.occupancy_peak,
         "identified_visits": identified,
         "excluded_bad_clock": summary.excluded,
         "devices": devices,
