@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hq import schema
+from hq.ingest_marks import mark_ingested
 from hq.sql import dead_letter_dicts, dead_letter_params, shared_sql, state_params
 from hq.storage import (
     EventRow,
@@ -51,6 +52,9 @@ ORDER BY store, door, hour
 class SqliteHqStore:
     """HQ events, watermarks and store states in one SQLite file."""
 
+    dialect = "sqlite"
+    placeholder = "?"
+
     def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +66,8 @@ class SqliteHqStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         # An ack goes back to the store once we commit: the commit must survive power loss.
         self._conn.execute("PRAGMA synchronous=FULL")
+        # Deleted rows are overwritten, so an erased pseudonym is gone from the file.
+        self._conn.execute("PRAGMA secure_delete=ON")
         self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         try:
             self._migrate()
@@ -86,6 +92,18 @@ class SqliteHqStore:
                 if self._conn.in_transaction:
                     self._conn.rollback()
                 raise StoreUnavailable(f"SQLite: {exc}") from exc
+
+    def transaction(self):
+        """A write transaction (BEGIN IMMEDIATE … COMMIT) yielding a cursor."""
+        return self._write()
+
+    def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        """Rows of one read statement."""
+        return self._read(sql, tuple(params))
+
+    def checkpoint(self) -> None:
+        """Move the WAL into the database file and truncate it (after an erasure)."""
+        self._read("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:
@@ -131,6 +149,7 @@ class SqliteHqStore:
                 )
                 inserted = cur.rowcount
                 dups = len(group) - inserted
+                mark_ingested(cur, "?", group, received_at)
                 cur.execute(
                     "INSERT INTO hq_stores (store) VALUES (?) ON CONFLICT DO NOTHING", (store,)
                 )
