@@ -213,7 +213,7 @@ def _load_visits(
                 ordered_online=_ordered_after(db, linked, ts, w),
             )
         purchases = (
-            _purchases(db, store, key_id, pseudonym, ts, w)
+            identified_purchases(db, store, key_id, pseudonym, ts, w)
             if pseudonym is not None
             else int(frozen or 0)
         )
@@ -271,7 +271,9 @@ def _ordered_after(db: Db, customer: str, ts: str, w: Windows) -> bool:
     )
 
 
-def _purchases(db: Db, store: str, key_id: str | None, pseudonym: str, ts: str, w: Windows) -> int:
+def identified_purchases(
+    db: Db, store: str, key_id: str | None, pseudonym: str, ts: str, w: Windows
+) -> int:
     end = format_ts(parse_ts(ts) + timedelta(seconds=w.visit_s))
     rows = db.q(
         "SELECT count(DISTINCT t.id) FROM hq_transaction_keys k"
