@@ -27,6 +27,7 @@ import os
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 TOKEN_PREFIX = "TP1"
@@ -51,14 +52,32 @@ class Pseudonymiser:
         if self.active not in self.keys:
             raise ValueError(f"active key {self.active!r} is not among the keys")
 
+    @cached_property
+    def _keyed(self) -> dict[str, hmac.HMAC]:
+        # Keyed once: copying a keyed HMAC is cheaper than keying it again for each id,
+        # which counts when head office imports hundreds of thousands of profiles.
+        return {kid: hmac.new(key, digestmod=hashlib.sha256) for kid, key in self.keys.items()}
+
     def pseudonym(
         self, namespace: Namespace, ident: str, key_id: str | None = None
     ) -> tuple[str, str]:
         """(hex pseudonym, key id) for an identifier; uses the active key unless told."""
         kid = key_id or self.active
         value = normalise_loyalty(ident) if namespace == "loyalty" else ident
-        mac = hmac.new(self.keys[kid], f"{namespace}:{value}".encode(), hashlib.sha256)
+        mac = self._keyed[kid].copy()
+        mac.update(f"{namespace}:{value}".encode())
         return mac.hexdigest(), kid
+
+    def every_key(self, namespace: Namespace, ident: str) -> list[tuple[str, str]]:
+        """(hex pseudonym, key id) under every key, so matches survive a key rotation."""
+        value = normalise_loyalty(ident) if namespace == "loyalty" else ident
+        message = f"{namespace}:{value}".encode()
+        out = []
+        for kid, keyed in self._keyed.items():
+            mac = keyed.copy()
+            mac.update(message)
+            out.append((mac.hexdigest(), kid))
+        return out
 
 
 def _b64(data: bytes) -> str:

@@ -75,7 +75,16 @@ def feed_worker_from_config(cfg, secrets: SecretResolver, ingester):
 
 @click.group("hq")
 def hq_group() -> None:
-    """Head office: ingest store events over MQTT."""
+    """Head office: ingest store events over MQTT, import stores, profiles and transactions."""
+
+
+def _add_import_group() -> None:
+    from hq.imports.cli import import_group
+
+    hq_group.add_command(import_group)
+
+
+_add_import_group()
 
 
 @hq_group.command("run")

@@ -30,6 +30,13 @@ class HqSection(Section, kw_only=True):
     timezone: Annotated[str, described("IANA time zone of the feeds' local hours")] = (
         "Europe/Amsterdam"
     )
+    currency: Annotated[
+        str,
+        described(
+            "the chain's ISO 4217 currency; imported transactions must use it",
+            pattern=r"^[A-Z]{3}$",
+        ),
+    ] = "EUR"
 
 
 class HqDatabaseSection(Section, kw_only=True):

@@ -12,13 +12,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from sync.wire import StoreState, encode
+
+if TYPE_CHECKING:
+    from hq.imports.profiles import ProfileRecord
+    from hq.imports.stores import StoreRecord
+    from hq.imports.transactions import TransactionRecord
 
 MAX_DEAD_LETTER_BYTES = 64 * 1024
 
@@ -64,6 +69,15 @@ class IngestOutcome:
     duplicates: int  # rows already present (same store+seq): counted, not stored
     acked: dict[str, int]  # store -> contiguous watermark after this transaction
     max_seq: dict[str, int]  # store -> highest seq stored
+
+
+@dataclass
+class ImportCounts:
+    """What one import batch did: rows written, rows already as given, rows refused."""
+
+    imported: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
 
 
 @dataclass
@@ -115,6 +129,18 @@ class HqStore(Protocol):
         self, store: str, after_seq: int = 0, limit: int = 10_000
     ) -> list[tuple[int, str, str, str]]:
         """(seq, id, type, data) of a store's events above `after_seq`, in seq order (export)."""
+        ...
+
+    def import_stores(self, records: list[StoreRecord], now: str) -> ImportCounts:
+        """Upsert registry rows in one transaction (hq/imports/writer.py)."""
+        ...
+
+    def import_profiles(self, records: list[ProfileRecord], now: str) -> ImportCounts:
+        """Upsert profiles, their key sets and online activity in one transaction."""
+        ...
+
+    def import_transactions(self, records: list[TransactionRecord], now: str) -> ImportCounts:
+        """Upsert transactions of registered stores in one transaction; others rejected."""
         ...
 
     def close(self) -> None:

@@ -1,0 +1,1 @@
+"""Head-office imports: stores, profiles and transactions from CSV or JSONL (docs/imports.md)."""

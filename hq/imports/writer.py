@@ -1,0 +1,220 @@
+"""The import writes, one batch in one transaction, the same SQL on both backends.
+
+Each `write_*` is handed a cursor inside the backend's write transaction and a
+`Bulk` for its dialect (hq/imports/bulk.py). It reads what is stored for the
+batch's ids, writes only the rows that differ (so a re-import is idempotent and
+counted as unchanged), and records each changed row in `hq_changes` in the same
+transaction, for the rollup to turn into dirty days.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hq.imports import profiles, stores, transactions
+from hq.imports.bulk import Bulk
+from hq.imports.profiles import ProfileRecord
+from hq.imports.stores import StoreRecord
+from hq.imports.transactions import ONLINE, TransactionRecord
+from hq.storage import ImportCounts
+
+_CHANGE = ("kind", "key")
+_KEY_COLUMNS = ("key_id", "pseudonym", "customer_id", "kind")
+
+
+def _stored(cur: Any, bulk: Bulk, sql: str, column: str, ids: list) -> list[tuple]:
+    """Rows of `sql` (… WHERE {cond}) whose `column` is one of `ids`."""
+    return cur.execute(sql.format(cond=bulk.in_list(column)), (bulk.list_param(ids),)).fetchall()
+
+
+def _changes(cur: Any, bulk: Bulk, kind: str, keys: list[str]) -> None:
+    bulk.insert(cur, "hq_changes", _CHANGE, [(kind, k) for k in keys], "ON CONFLICT DO NOTHING")
+
+
+def _upsert_tail(key: str, columns: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{c} = excluded.{c}" for c in (*columns, "updated_at") if c != key)
+    return f"ON CONFLICT ({key}) DO UPDATE SET {sets}"
+
+
+def write_stores(cur: Any, bulk: Bulk, records: list[StoreRecord], now: str) -> ImportCounts:
+    """Upsert registry rows that are new or differ; mark them ('store', id) in hq_changes."""
+    cols = stores.COLUMNS
+    old = {
+        row[0]: tuple(row)
+        for row in _stored(
+            cur,
+            bulk,
+            f"SELECT {', '.join(cols)} FROM hq_store_registry WHERE {{cond}}",
+            "store",
+            [r.store for r in records],
+        )
+    }
+    changed = [r.values() for r in records if old.get(r.store) != r.values()]
+    bulk.insert(
+        cur,
+        "hq_store_registry",
+        (*cols, "updated_at"),
+        [(*v, now) for v in changed],
+        _upsert_tail("store", cols),
+    )
+    _changes(cur, bulk, "store", [v[0] for v in changed])
+    return ImportCounts(imported=len(changed), unchanged=len(records) - len(changed))
+
+
+def _merge_consent(
+    new: tuple[str | None, str | None], old: tuple[str | None, str | None]
+) -> tuple[str | None, str | None]:
+    """The later statement wins: an older file re-imported never revives a withdrawn consent."""
+    if new[0] is None or (old[0] is not None and old[1] > new[1]):
+        return old
+    return new
+
+
+def _latest(new: str | None, old: str | None) -> str | None:
+    return old if new is None or (old is not None and old > new) else new
+
+
+def write_profiles(cur: Any, bulk: Bulk, records: list[ProfileRecord], now: str) -> ImportCounts:
+    """Upsert changed profiles, replace their key sets, keep online activity; mark changes."""
+    cols = profiles.COLUMNS
+    ids = [r.customer_id for r in records]
+    old = {
+        row[0]: tuple(row)
+        for row in _stored(
+            cur,
+            bulk,
+            f"SELECT {', '.join(cols)} FROM hq_profiles WHERE {{cond}}",
+            "customer_id",
+            ids,
+        )
+    }
+    old_keys: dict[str, set[tuple[str, str, str]]] = {}
+    for cid, kid, pseudonym, kind in _stored(
+        cur,
+        bulk,
+        "SELECT customer_id, key_id, pseudonym, kind FROM hq_profile_keys WHERE {cond}",
+        "customer_id",
+        ids,
+    ):
+        old_keys.setdefault(cid, set()).add((kid, pseudonym, kind))
+    rows, rekeyed, activity = [], [], []
+    for r in records:
+        prev = old.get(r.customer_id)
+        row = r.values()
+        if prev is not None:
+            rec = _merge_consent((r.recognition, r.recognition_at), (prev[2], prev[3]))
+            mkt = _merge_consent((r.marketing, r.marketing_at), (prev[4], prev[5]))
+            row = (*row[:2], *rec, *mkt, _latest(r.last_online_at, prev[6]), *row[7:])
+        if row != prev:
+            rows.append(row)
+        if set(r.keys) != old_keys.get(r.customer_id, set()):
+            rekeyed.append(r)
+        if r.last_online_at is not None and (prev is None or r.last_online_at != prev[6]):
+            activity.append((r.customer_id, r.last_online_at))
+    changed = {row[0] for row in rows} | {r.customer_id for r in rekeyed} | {c for c, _ in activity}
+    # A pseudonym that moves to another customer changes that customer's key set too.
+    moved_from = _previous_owners(cur, bulk, rekeyed)
+    bulk.insert(
+        cur,
+        "hq_profiles",
+        (*cols, "updated_at"),
+        [(*row, now) for row in rows],
+        _upsert_tail("customer_id", cols),
+    )
+    if rekeyed:
+        cur.execute(
+            f"DELETE FROM hq_profile_keys WHERE {bulk.in_list('customer_id')}",
+            (bulk.list_param([r.customer_id for r in rekeyed]),),
+        )
+        bulk.insert(
+            cur,
+            "hq_profile_keys",
+            _KEY_COLUMNS,
+            [(kid, p, r.customer_id, kind) for r in rekeyed for kid, p, kind in r.keys],
+            "ON CONFLICT (key_id, pseudonym) DO UPDATE SET customer_id = excluded.customer_id,"
+            " kind = excluded.kind",
+        )
+    bulk.insert(
+        cur, "hq_online_activity", ("customer_id", "at"), activity, "ON CONFLICT DO NOTHING"
+    )
+    _changes(cur, bulk, "customer", sorted(changed | moved_from))
+    return ImportCounts(imported=len(changed), unchanged=len(records) - len(changed))
+
+
+def _previous_owners(cur: Any, bulk: Bulk, rekeyed: list[ProfileRecord]) -> set[str]:
+    """Customers other than the new owner who hold one of these records' pseudonyms now."""
+    wanted: dict[str, dict[str, str]] = {}
+    for r in rekeyed:
+        for kid, pseudonym, _ in r.keys:
+            wanted.setdefault(kid, {})[pseudonym] = r.customer_id
+    owners: set[str] = set()
+    for kid, by_pseudonym in wanted.items():
+        for pseudonym, cid in cur.execute(
+            f"SELECT pseudonym, customer_id FROM hq_profile_keys WHERE key_id = {bulk.p}"
+            f" AND {bulk.in_list('pseudonym')}",
+            (kid, bulk.list_param(list(by_pseudonym))),
+        ).fetchall():
+            if cid != by_pseudonym[pseudonym]:
+                owners.add(cid)
+    return owners
+
+
+def write_transactions(
+    cur: Any, bulk: Bulk, records: list[TransactionRecord], now: str
+) -> ImportCounts:
+    """Upsert new or changed transactions of registered stores (or online); mark changes."""
+    wanted = sorted({r.store for r in records} - {ONLINE})
+    known = {
+        row[0]
+        for row in _stored(
+            cur, bulk, "SELECT store FROM hq_store_registry WHERE {cond}", "store", wanted
+        )
+    } | {ONLINE}
+    rejected = [
+        (r.line, f"store: {r.store!r} is not in the store registry (hq import stores)")
+        for r in records
+        if r.store not in known
+    ]
+    records = [r for r in records if r.store in known]
+    cols = transactions.COLUMNS
+    ids = [r.id for r in records]
+    old = {
+        row[0]: tuple(row)
+        for row in _stored(
+            cur, bulk, f"SELECT {', '.join(cols)} FROM hq_transactions WHERE {{cond}}", "id", ids
+        )
+    }
+    old_keys: dict[str, set[tuple[str, str]]] = {}
+    for txn, kid, pseudonym in _stored(
+        cur,
+        bulk,
+        "SELECT txn_id, key_id, pseudonym FROM hq_transaction_keys WHERE {cond}",
+        "txn_id",
+        ids,
+    ):
+        old_keys.setdefault(txn, set()).add((kid, pseudonym))
+    rows = [r.values() for r in records if old.get(r.id) != r.values()]
+    rekeyed = [r for r in records if set(r.keys) != old_keys.get(r.id, set())]
+    bulk.insert(
+        cur,
+        "hq_transactions",
+        (*cols, "updated_at"),
+        [(*row, now) for row in rows],
+        _upsert_tail("id", cols),
+    )
+    if rekeyed:
+        cur.execute(
+            f"DELETE FROM hq_transaction_keys WHERE {bulk.in_list('txn_id')}",
+            (bulk.list_param([r.id for r in rekeyed]),),
+        )
+        bulk.insert(
+            cur,
+            "hq_transaction_keys",
+            ("txn_id", "key_id", "pseudonym"),
+            [(r.id, kid, p) for r in rekeyed for kid, p in r.keys],
+        )
+    changed = sorted({row[0] for row in rows} | {r.id for r in rekeyed})
+    _changes(cur, bulk, "txn", changed)
+    return ImportCounts(
+        imported=len(changed), unchanged=len(records) - len(changed), rejected=rejected
+    )
