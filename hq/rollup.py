@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -56,20 +56,27 @@ class Rollup:
     now: Callable[[], float] = time.time
     _infos: dict[str, StoreInfo] = field(default_factory=dict)
     _live: dict[str, bool] = field(default_factory=dict)
+    _came_back: set[str] = field(default_factory=set)
 
     def run_once(self) -> RollupResult:
         """Resolve changes, then recompute every dirty store-day; returns what it did."""
         result = RollupResult()
         result.changes = self.resolve_changes()
         self._infos.clear()  # registry rows may have changed
+        # Liveness as of this pass. A store that went offline or opened a gap makes
+        # every day its missing events could still change provisional again.
+        went_down = self._refresh_live()
         while True:
             rows = self.db.q(
                 "SELECT id, store, hour FROM hq_dirty ORDER BY id LIMIT ?", (DIRTY_CHUNK,)
             )
-            if not rows:
+            days: set[tuple[str, date]] = set()
+            for store in went_down:
+                days |= {(store, d) for d in self._days_since_acked(store)}
+            went_down = set()
+            if not rows and not days:
                 return result
             result.dirty_rows += len(rows)
-            days: set[tuple[str, date]] = set()
             for _id, store, hour in rows:
                 day = self._day_of_hour(store, hour)
                 if day is not None:
@@ -209,6 +216,9 @@ class Rollup:
             )
         }
         stamp = format_ts(now)
+        f = loaded.facts
+        if not existing and not f.clocks and not f.sales:
+            return loaded.moved_to - {day}  # nothing ever happened that day: no buckets
         for b in buckets:
             figures = dict(b.figures)
             if not info.registered:
@@ -238,42 +248,67 @@ class Rollup:
 
     def _store_live(self, store: str) -> bool:
         """Online with no open gap: its figures can be final."""
-        if store not in self._live:
-            self._refresh_live([store])
         return self._live.get(store, False)
 
-    def _refresh_live(self, stores: Iterable[str] | None = None) -> dict[str, bool]:
+    def _days_since_acked(self, store: str) -> list[date]:
+        """The store's feed days from its last contiguous event on: what a gap can still change."""
+        rows = self.db.q(
+            "SELECT e.ts FROM hq_stores s JOIN hq_events e ON e.store = s.store"
+            " AND e.seq = s.acked_through WHERE s.store = ?",
+            (store,),
+        )
+        since = rows[0][0][:10] if rows else "0000-00-00"
+        first = (
+            (datetime.strptime(since, "%Y-%m-%d") - timedelta(days=1)).date().isoformat()
+            if rows
+            else since
+        )
+        return [
+            date.fromisoformat(d)
+            for (d,) in self.db.q(
+                "SELECT day FROM hq_feed WHERE store = ? AND period = 'day' AND day >= ?",
+                (store, first),
+            )
+        ]
+
+    def _refresh_live(self) -> set[str]:
+        """Re-read every store's liveness; the stores that went offline or opened a gap."""
         rows = self.db.q("SELECT store, online, acked_through, max_seq FROM hq_stores")
-        live = {s: bool(online) and int(acked) >= int(top) for s, online, acked, top in rows}
-        self._live.update(live)
-        return live
+        went_down = set()
+        for store, online, acked, top in rows:
+            live = bool(online) and int(acked) >= int(top)
+            if self._live.get(store) is True and not live:
+                went_down.add(store)
+            self._came_back |= {store} if live and self._live.get(store) is False else set()
+            self._live[store] = live
+        return went_down
 
     def refresh_provisional(self) -> int:
-        """Recompute the days whose provisional state may have changed; days recomputed.
+        """Recompute the days whose provisional buckets may now be final; days recomputed.
 
-        A store going offline or opening a gap makes its open days provisional again;
-        an hour that ended, with its store live, makes its bucket final.
+        A bucket becomes final once its hour (or day) is over and its store is live:
+        this finds the provisional buckets whose end has passed, and those of stores
+        that came back (reconnected, or their gap was filled).
         """
-        before = dict(self._live)
-        live = self._refresh_live()
+        went_down = self._refresh_live()
         self._infos.clear()
         now = datetime.fromtimestamp(self.now(), UTC)
         days: set[tuple[str, date]] = set()
+        for store in went_down:
+            days |= {(store, d) for d in self._days_since_acked(store)}
         for store, day, start, period in self.db.q(
             f"SELECT store, day, start, period FROM hq_feed WHERE provisional = {self.db.true}"
         ):
+            if not self._live.get(store, False):
+                continue
             if period == "hour":
                 end = datetime.strptime(start, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
                 end += timedelta(hours=1)
             else:
                 end = day_bounds(date.fromisoformat(day), self._info(store).tz)[1]
-            ended = end <= now
-            if live.get(store, False) and (ended or before.get(store) is False):
+            if end <= now or store in self._came_back:
                 days.add((store, date.fromisoformat(day)))
-        for store, is_live in live.items():
-            if before.get(store, True) and not is_live:  # went offline or opened a gap
-                today = now.astimezone(self._info(store).tz).date()
-                days.add((store, today))
+        self._came_back.clear()
         for store, day in sorted(days):
             self.recompute(store, day)
         return len(days)
