@@ -173,18 +173,25 @@ class Rollup:
         return set()
 
     def _drop_foreign_days(self, tx: Tx, store: str) -> None:
-        """Day buckets that no longer start at a local midnight (the store's zone changed)."""
-        info = store_info(tx, store)
+        """Buckets cut for another zone (the store was unregistered, or its zone changed).
+
+        Their hours are recomputed in the new zone from the events; a bucket whose start
+        does not fit the new zone's days would otherwise linger with old figures.
+        """
+        tz = store_info(tx, store).tz
         stale = []
-        for start, label in tx.execute(
-            "SELECT start, label FROM hq_feed WHERE store = ? AND period = 'day'", (store,)
+        for period, start, day in tx.execute(
+            "SELECT period, start, day FROM hq_feed WHERE store = ?", (store,)
         ):
-            lo, _ = day_bounds(date.fromisoformat(label), info.tz)
-            if lo.strftime("%Y-%m-%dT%H:%MZ") != start:
-                stale.append((store, start))
-        tx.executemany(
-            "DELETE FROM hq_feed WHERE store = ? AND period = 'day' AND start = ?", stale
-        )
+            moment = datetime.strptime(start, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
+            if period == "day":
+                lo, _ = day_bounds(date.fromisoformat(day), tz)
+                fits = lo == moment
+            else:
+                fits = moment.astimezone(tz).date().isoformat() == day
+            if not fits:
+                stale.append((store, period, start))
+        tx.executemany("DELETE FROM hq_feed WHERE store = ? AND period = ? AND start = ?", stale)
 
     # -- recompute -------------------------------------------------------------------
 
