@@ -157,6 +157,8 @@ def _db_bytes(path: Path) -> bytes:
 
 
 def _tables(db: Db) -> list[str]:
-    return [
-        t for (t,) in db.q("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-    ]
+    if db.dialect == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    else:
+        sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+    return [t for (t,) in db.q(sql)]
