@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+import msgspec
+
 from edge.visits import day_bounds
 from hq.db import Db
 from hq.facts import store_info
@@ -59,7 +61,7 @@ def store_feed(db: Db, store: str, period: str, first: date, last: date) -> list
         (store, period, lo, hi),
     )
     return [
-        bucket_row(store, period, start, label, day, json.loads(fig), bool(prov), int(rev))
+        bucket_row(store, period, start, label, day, _decode(fig), bool(prov), int(rev))
         for start, label, day, fig, prov, rev in rows
     ]
 
@@ -74,7 +76,7 @@ def chain_feed(db: Db, period: str, first: date, last: date) -> list[dict[str, A
     groups: dict[str, list[tuple[str, dict, bool, int]]] = {}
     for start, day, fig, prov, rev in rows:
         key = day if period == "day" else start
-        groups.setdefault(key, []).append((day, json.loads(fig), bool(prov), int(rev)))
+        groups.setdefault(key, []).append((day, _decode(fig), bool(prov), int(rev)))
     out = []
     for key in sorted(groups):
         members = groups[key]
@@ -95,6 +97,9 @@ def chain_feed(db: Db, period: str, first: date, last: date) -> list[dict[str, A
             | {"stores": len(members)}
         )
     return out
+
+
+_decode = msgspec.json.Decoder(dict).decode
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> str:

@@ -240,16 +240,21 @@ def ratio(num: float, den: float) -> float | None:
     return None if not den else num / den
 
 
+_ZERO = {
+    "hour": dict.fromkeys(COUNTS + HOUR_ONLY, 0) | {"doors": {}, "wait_median_s": None},
+    "day": dict.fromkeys(COUNTS + DAY_ONLY, 0) | {"doors": {}, "wait_median_s": None},
+}
+
+
 def derive(period: str, figures: Mapping[str, Any]) -> dict[str, Any]:
     """Every figure of a bucket: the stored counts (zeros filled in) plus the ratios."""
-    f = {k: figures.get(k, 0) for k in COUNTS}
-    f.update({k: figures.get(k, 0) for k in (HOUR_ONLY if period == "hour" else DAY_ONLY)})
-    f["doors"] = figures.get("doors", {})
-    f["wait_median_s"] = figures.get("wait_median_s")
-    visitors, txns = f["visitors"], f["transactions"]
+    f = _ZERO[period].copy()
+    f.update(figures)
+    f.pop("unregistered", None)
+    visitors, txns, net = f["visitors"], f["transactions"], f["net_sales_cents"]
     f["conversion"] = ratio(txns, visitors)
-    f["atv_cents"] = ratio(f["net_sales_cents"], txns)
-    f["sales_per_visitor_cents"] = ratio(f["net_sales_cents"], visitors)
+    f["atv_cents"] = ratio(net, txns)
+    f["sales_per_visitor_cents"] = ratio(net, visitors)
     f["identification_rate"] = ratio(f["identified_visits"], visitors)
     f["online_to_offline_share"] = ratio(f["online_active_visits"], f["matched_visits"])
     responses = f["nps_responses"]

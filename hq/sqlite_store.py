@@ -62,7 +62,11 @@ class SqliteHqStore:
     dialect = "sqlite"
     placeholder = "?"
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, path: Path, *, busy_timeout_s: float = 30.0, feed_marks: bool = True
+    ) -> None:
+        # Off only in bench/hq_feed.py, to measure ingest without feed upkeep.
+        self.feed_marks = feed_marks
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE … COMMIT).
@@ -156,7 +160,8 @@ class SqliteHqStore:
                 )
                 inserted = cur.rowcount
                 dups = len(group) - inserted
-                mark_ingested(cur, "?", group, received_at)
+                if self.feed_marks:
+                    mark_ingested(cur, "?", group, received_at)
                 cur.execute(
                     "INSERT INTO hq_stores (store) VALUES (?) ON CONFLICT DO NOTHING", (store,)
                 )
