@@ -99,6 +99,17 @@ def fill(db: Db, stores: int, days: int) -> float:
             rows.append(
                 (store, "day", start, day.isoformat(), day.isoformat(), t[12], False, 1, "x")
             )
+        if db.dialect == "postgresql":  # COPY: executemany would take most of the run
+            with (
+                db.store.transaction() as cur,
+                cur.copy(
+                    "COPY hq_feed (store, period, start, label, day, figures, provisional, revision,"
+                    " updated_at) FROM STDIN"
+                ) as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            continue
         with db.tx() as tx:
             tx.executemany(
                 "INSERT INTO hq_feed (store, period, start, label, day, figures, provisional,"
@@ -120,7 +131,7 @@ def time_queries(db: Db, stores: int, days: int, n: int = 200) -> dict:
         t = time.perf_counter()
         rows = store_feed(db, store, "hour", first, first + timedelta(days=30))
         month.append(time.perf_counter() - t)
-        assert len(rows) >= 24 * 30, len(rows)
+        assert len(rows) >= 24 * min(30, days), len(rows)
     for _ in range(max(20, n // 5)):
         d = FIRST_DAY + timedelta(days=rng.randrange(days))
         t = time.perf_counter()

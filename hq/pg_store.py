@@ -167,7 +167,10 @@ class PgHqStore:
             try:
                 for table in ("hq_visits", "hq_profile_keys", "hq_transaction_keys"):
                     self._conn.execute(f"VACUUM FULL {table}")
-                self._conn.execute("CHECKPOINT")
+                try:
+                    self._conn.execute("CHECKPOINT")
+                except errors.InsufficientPrivilege:
+                    pass  # needs superuser or pg_checkpoint; the rewrite above is what counts
             except psycopg.OperationalError as exc:
                 raise _unavailable(exc) from exc
 
