@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -22,6 +23,11 @@ Interval = tuple[str, str]
 def _minutes(hhmm: str) -> int:
     hh, mm = hhmm.split(":")
     return int(hh) * 60 + int(mm)
+
+
+@lru_cache(maxsize=1024)
+def _spans(intervals: tuple[Interval, ...]) -> tuple[tuple[int, int], ...]:
+    return tuple((_minutes(a), _minutes(b)) for a, b in intervals)
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ class OpeningHours:
         if self.always_open:
             return True
         m = local.hour * 60 + local.minute
-        return any(_minutes(a) <= m < _minutes(b) for a, b in self.intervals(local.date()))
+        return any(lo <= m < hi for lo, hi in _spans(tuple(self.intervals(local.date()))))
 
     def opening(self, day: date, tz: ZoneInfo) -> datetime | None:
         """The first opening moment of the day (aware), or None when closed all day."""

@@ -86,6 +86,14 @@ class FeedsSection(Section, kw_only=True):
     interval_s: Annotated[
         float, described("how often dirty buckets are recomputed and published", ge=0.05, le=60)
     ] = 1.0
+    today_every_s: Annotated[
+        float,
+        described(
+            "a store's running day is recomputed at most this often (past days at once)",
+            ge=0,
+            le=3600,
+        ),
+    ] = 15.0
     provisional_s: Annotated[
         float, described("how often provisional buckets are re-checked", ge=1, le=3600)
     ] = 60.0

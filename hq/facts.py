@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from edge.clock import plausible
 from edge.hours import OpeningHours
 from edge.visits import DoorRow, day_bounds, format_ts, parse_ts
@@ -34,6 +36,7 @@ FEED_TYPES = (
 )
 _TYPES_SQL = ", ".join(f"'{t}'" for t in FEED_TYPES)
 UTC_ZONE = ZoneInfo("UTC")
+_decode = msgspec.json.Decoder(dict).decode
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ def clock_steps(db: Db | Tx, store: str) -> dict[str, list[tuple[int, float]]]:
         " WHERE type = 'clock.step' AND store = ? AND error IS NULL",
         (store,),
     ):
-        steps.setdefault(boot, []).append((int(seq), float(json.loads(data)["offset_s"])))
+        steps.setdefault(boot, []).append((int(seq), float(_decode(data)["offset_s"])))
     return steps
 
 
@@ -144,7 +147,7 @@ def load_day(db: Db, info: StoreInfo, day: date, windows: Windows) -> Loaded:
             if real != ts and plausible(parse_ts(real).timestamp()):
                 loaded.moved_to.add(parse_ts(real).astimezone(tz).date())
             continue
-        events[seq] = (type_, real, json.loads(data), ok)
+        events[seq] = (type_, real, _decode(data), ok)
     _sort_events(loaded, events)
     _load_visits(db, loaded, events, windows)
     _load_sales(db, loaded, lo, hi)
@@ -315,7 +318,7 @@ def _load_waits(
         (loaded.facts.store, since),
     ):
         real = rebased(ts, int(seq), bool(clock_ok), steps.get(boot))
-        checkins.setdefault(json.loads(data).get("order"), []).append(real)
+        checkins.setdefault(_decode(data).get("order"), []).append(real)
     for ts, order in handovers:
         before = [c for c in checkins.get(order, []) if c <= ts]
         wait = (parse_ts(ts) - parse_ts(max(before))).total_seconds() if before else None

@@ -47,6 +47,7 @@ class FeedSettings:
     """How often the worker does each job, and the privacy periods."""
 
     interval_s: float = 1.0
+    today_every_s: float = 0.0  # a day not over yet: recomputed at most this often
     provisional_s: float = 60.0
     housekeeping_s: float = 600.0
     unconsented_ttl_h: float = 24.0
@@ -120,7 +121,9 @@ class FeedWorker:
                 if store is None:
                     store = self.store_factory()
                     db = Db(store)
-                    rollup = Rollup(db, self.s.windows, now=self.now)
+                    rollup = Rollup(
+                        db, self.s.windows, now=self.now, today_every_s=self.s.today_every_s
+                    )
                 if not self._elected(store):
                     self._stop.wait(5.0)
                     continue

@@ -57,6 +57,10 @@ class Rollup:
     _infos: dict[str, StoreInfo] = field(default_factory=dict)
     _live: dict[str, bool] = field(default_factory=dict)
     _came_back: set[str] = field(default_factory=set)
+    # A day that is not over yet is recomputed at most this often: its store keeps
+    # sending events, and each recompute reads the whole day (docs/scaling.md).
+    today_every_s: float = 0.0
+    _done_at: dict[tuple[str, date], float] = field(default_factory=dict)
 
     def run_once(self) -> RollupResult:
         """Resolve changes, then recompute every dirty store-day; returns what it did."""
@@ -74,13 +78,18 @@ class Rollup:
             for store in went_down:
                 days |= {(store, d) for d in self._days_since_acked(store)}
             went_down = set()
-            if not rows and not days:
-                return result
-            result.dirty_rows += len(rows)
-            for _id, store, hour in rows:
+            taken = []  # dirty rows handled in this chunk (the rest wait for a later pass)
+            for row in rows:
+                _id, store, hour = row
                 day = self._day_of_hour(store, hour)
+                if day is not None and self._wait_for(store, day):
+                    continue
+                taken.append(row)
                 if day is not None:
                     days.add((store, day))
+            if not days and not taken:
+                return result
+            result.dirty_rows += len(taken)
             done: set[tuple[str, date]] = set()
             plan = Plan()
             pending = sorted(days)
@@ -93,7 +102,13 @@ class Rollup:
                 pending.extend((key[0], d) for d in moved if (key[0], d) not in done)
             with self.db.tx() as tx:
                 plan.apply(tx)
-                tx.executemany("DELETE FROM hq_dirty WHERE id = ?", [(r[0],) for r in rows])
+                tx.executemany("DELETE FROM hq_dirty WHERE id = ?", [(r[0],) for r in taken])
+            stamp = time.monotonic()
+            self._done_at.update(dict.fromkeys(done, stamp))
+            if len(self._done_at) > 50_000:
+                self._done_at = {
+                    k: t for k, t in self._done_at.items() if stamp - t < self.today_every_s
+                }
             result.changed += len(plan.writes)
             result.days += len(done)
 
@@ -199,6 +214,16 @@ class Rollup:
         if store not in self._infos:
             self._infos[store] = store_info(self.db, store)
         return self._infos[store]
+
+    def _wait_for(self, store: str, day: date) -> bool:
+        """Whether a still-running day was recomputed too recently to do again now."""
+        if not self.today_every_s:
+            return False
+        last = self._done_at.get((store, day))
+        if last is None or time.monotonic() - last >= self.today_every_s:
+            return False
+        end = day_bounds(day, self._info(store).tz)[1]
+        return end > datetime.fromtimestamp(self.now(), UTC)
 
     def _day_of_hour(self, store: str, hour: str) -> date | None:
         moment = datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)

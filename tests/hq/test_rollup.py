@@ -45,3 +45,27 @@ def test_door_counts_become_hour_and_day_buckets(hq_store):
     chain = chain_feed(db, "day", date(2026, 6, 1), date(2026, 6, 1))
     assert chain[0]["visitors"] == 6 and chain[0]["stores"] == 1
     assert json.loads(json.dumps(chain))  # plain JSON
+
+
+def test_a_running_day_is_recomputed_at_most_every_today_every_s(hq_store):
+    during = 1780308000.0  # 2026-06-01T10:00Z: the day is still running
+    db = Db(hq_store)
+    rollup = Rollup(db, now=lambda: during, today_every_s=3600)
+    log = StoreLog("s1")
+    log.door("2026-06-01T08:10:00.000Z", count=3)
+    log.door("2026-05-30T08:10:00.000Z", count=1)  # a day that is over
+    deliver(hq_store, "s1", log.payloads())
+    assert rollup.run_once().days == 2
+    log.door("2026-06-01T09:10:00.000Z", count=2)
+    log.door("2026-05-30T09:10:00.000Z", count=1)
+    deliver(hq_store, "s1", log.payloads(log.events[2:]))
+    again = rollup.run_once()
+    assert again.days == 1  # the past day at once; today waits
+    (past,) = store_feed(db, "s1", "day", date(2026, 5, 30), date(2026, 5, 30))
+    (today,) = store_feed(db, "s1", "day", date(2026, 6, 1), date(2026, 6, 1))
+    assert (past["entries"], today["entries"]) == (2, 3)
+    assert db.q("SELECT count(*) FROM hq_dirty")[0][0] == 1  # kept for a later pass
+    later = Rollup(db, now=lambda: during)  # no wait configured: done now
+    assert later.run_once().days == 1
+    (today,) = store_feed(db, "s1", "day", date(2026, 6, 1), date(2026, 6, 1))
+    assert today["entries"] == 5 and today["provisional"] is True
