@@ -276,6 +276,8 @@ def store_cross_checks(cfg: StoreConfig, secrets: SecretResolver) -> list[Proble
         if isinstance(dev, CameraCounter) and dev.min_area >= dev.max_area:
             problems.append(Problem(f"devices[{i}].min_area", "expected min_area < max_area"))
     problems += _check_timezone(cfg.store.timezone)
+    if cfg.store.id == "_chain":  # sync.wire.CHAIN; edge may not import sync
+        problems.append(Problem("store.id", "'_chain' is reserved for the chain roll-up's feeds"))
     for where, table in (
         ("hours", cfg.store.hours),
         ("hours_exceptions", cfg.store.hours_exceptions),

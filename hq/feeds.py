@@ -22,8 +22,8 @@ from edge.visits import day_bounds
 from hq.db import Db
 from hq.facts import store_info
 from hq.metrics import derive, sum_figures
+from sync.wire import CHAIN
 
-CHAIN = "_chain"  # the chain roll-up's name on the wire (no store may be called this)
 HEAD = ("store", "period", "start", "label", "day", "revision", "provisional", "unregistered")
 
 

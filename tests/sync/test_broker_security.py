@@ -143,8 +143,18 @@ def test_conf_has_the_security_and_queue_settings(tmp_path):
 
 @pytest.mark.parametrize(
     "stores",
-    [("a/b",), ("+",), ("#",), ("a b",), ("x" * 33,), ("ok", "ok"), ("hq",), ()],
-    ids=["slash", "plus", "hash", "space", "too-long", "duplicate", "clashes-with-hq", "none"],
+    [("a/b",), ("+",), ("#",), ("a b",), ("x" * 33,), ("ok", "ok"), ("hq",), (), ("_chain",)],
+    ids=[
+        "slash",
+        "plus",
+        "hash",
+        "space",
+        "too-long",
+        "duplicate",
+        "clashes-with-hq",
+        "none",
+        "chain-feed-reserved",
+    ],
 )
 def test_bad_store_ids_are_rejected(tmp_path, stores):
     with pytest.raises(BrokerConfigError):
