@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 
 from edge import config as c
 from edge.clock import Clock
-from edge.db import open_store_db
+from edge.db import open_store_db_readonly
 from edge.visits import DoorRow, day_window, parse_ts, summarise
 
 
 def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, Any]:
-    """Today's counts, device health, outbox depth and HQ's acknowledged seq."""
+    """Today's counts, device health, outbox depth and HQ's acknowledged seq (read-only)."""
     clock = clock or Clock()
     tz = ZoneInfo(cfg.store.timezone)
     now = clock.now()
@@ -28,7 +28,8 @@ def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, An
     if local_now.strftime("%H:%M") < opening:  # before opening, "today" is the day still running
         day = datetime.fromtimestamp(now - 86400, tz).date().isoformat()
     start, end = day_window(day, opening, tz)
-    db = open_store_db(cfg.database.path, busy_timeout_ms=cfg.database.busy_timeout_ms)
+    # Read-only: status must never create or migrate a database (raises StoreDbMissing).
+    db = open_store_db_readonly(cfg.database.path, busy_timeout_ms=cfg.database.busy_timeout_ms)
     try:
         rows = [
             DoorRow(

@@ -61,10 +61,15 @@ def run(config: Path, log_level: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def status(config: Path, as_json: bool) -> None:
     """Today's entries, exits, visitors and identified visits; device health; outbox and acked seq."""
+    from edge.db import StoreDbMissing
     from edge.status import store_status
 
     cfg = _load(config)
-    st = store_status(cfg)
+    try:
+        st = store_status(cfg)
+    except StoreDbMissing as exc:
+        click.echo(f"store {cfg.store.id}: {exc}", err=True)
+        raise SystemExit(1) from None
     if as_json:
         click.echo(json.dumps(st, sort_keys=True))
         return
