@@ -31,7 +31,12 @@ import pytest
 
 from devices.emulators.scanner import ScannerEmulator, random_gtin13
 from devices.emulators.terabee import TerabeeEmulator
-from tests.edge.agent_support import door_totals, wait_for, write_store_config
+from tests.edge.agent_support import (
+    door_totals,
+    terabee_and_scanner,
+    wait_for,
+    write_store_config,
+)
 from tests.support import touchpoint_process
 
 MAX_PENDING = 200  # the memory bound under test (database.max_pending_events)
@@ -83,20 +88,7 @@ def test_disk_full_loses_no_door_count_corrupts_nothing_and_recovers(tmp_path):
     rng = random.Random(5)
     with tmpfs(tmp_path / "disk") as disk:
         db = disk / "store.db"
-        config = write_store_config(
-            tmp_path,
-            f"""
-[[devices]]
-type = "terabee"
-name = "door-main"
-port = "{tmp_path / "by-id-terabee"}"
-[[devices]]
-type = "serial_scanner"
-name = "scan-door"
-port = "{tmp_path / "by-id-scanner"}"
-duplicate_window_ms = 0
-""",
-        )
+        config = write_store_config(tmp_path, terabee_and_scanner(tmp_path))
         text = config.read_text().replace(
             f'path = "{tmp_path / "store.db"}"',
             f'path = "{db}"\nmin_free_mb = 1\nmax_pending_events = {MAX_PENDING}',
