@@ -123,6 +123,18 @@ def test_status_and_logs_tell_the_truth_through_a_broker_kill_and_restart(mosqui
     assert report["this_run"]["inserted"] >= 25
     assert report["lifetime"]["events"] >= report["this_run"]["inserted"]
     assert report["lifetime"]["stores"] == 1
+    # A second ingester process: nothing new this run, the lifetime figures unchanged.
+    again_log = tmp_path / "hq-again.log"
+    with open(again_log, "wb") as out:
+        again = touchpoint_process(
+            "hq", "run", "-c", str(hq_config), stdout=out, stderr=subprocess.STDOUT
+        )
+        wait_for(lambda: "ingest: connected" in again_log.read_text(), 30, "second ingester up")
+        again.send_signal(signal.SIGTERM)
+        assert again.wait(20) == 0
+    second = json.loads(again_log.read_text().strip().splitlines()[-1])
+    assert second["this_run"]["inserted"] == 0
+    assert second["lifetime"] == report["lifetime"]
 
 
 def test_a_broker_never_reachable_is_offline_not_not_running(tmp_path):
