@@ -83,12 +83,14 @@ def count(db: Path, sql: str) -> int:
         conn.close()
 
 
-def test_disk_full_loses_no_door_count_corrupts_nothing_and_recovers(tmp_path):
+def test_disk_full_loses_no_door_count_corrupts_nothing_and_recovers(tmp_path, mosquitto):
     log_path = tmp_path / "agent.log"
     rng = random.Random(5)
     with tmpfs(tmp_path / "disk") as disk:
         db = disk / "store.db"
-        config = write_store_config(tmp_path, terabee_and_scanner(tmp_path))
+        # With the uplink running too: it saves its progress in the same database.
+        mqtt = f'host = "127.0.0.1"\nport = {mosquitto.port}\ntls = false'
+        config = write_store_config(tmp_path, terabee_and_scanner(tmp_path), mqtt=mqtt)
         text = config.read_text().replace(
             f'path = "{tmp_path / "store.db"}"',
             f'path = "{db}"\nmin_free_mb = 1\nmax_pending_events = {MAX_PENDING}',
@@ -188,6 +190,9 @@ def test_disk_full_loses_no_door_count_corrupts_nothing_and_recovers(tmp_path):
     dropped = sum(r["rejected"].get("disk_full", 0) for r in reports)
     log_text = log_path.read_text()
     assert "Traceback" not in log_text
+    # The uplink could not save its progress while full, and said so, but did not die
+    # (the supervisor would log "uplink: … (retry in …)").
+    assert "uplink: cannot save" in log_text and "(retry in" not in log_text
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # no hole in seq
     assert recorded_doors == counter.truth == (85, 30)
     assert dropped > 0 and [set(r["rejected"]) for r in reports] == [{"disk_full"}]
