@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from pathlib import Path
 
 import click
@@ -95,6 +96,11 @@ def status(config: Path, as_json: bool) -> None:
         st = store_status(cfg)
     except StoreDbMissing as exc:
         click.echo(f"store {cfg.store.id}: {exc}", err=True)
+        raise SystemExit(1) from None
+    except sqlite3.DatabaseError as exc:  # not a database, a lock held past the timeout
+        click.echo(
+            f"store {cfg.store.id}: cannot read {cfg.database.path}: {exc}; try again", err=True
+        )
         raise SystemExit(1) from None
     if as_json:
         click.echo(json.dumps(st, sort_keys=True))

@@ -144,3 +144,11 @@ def test_agent_and_status_started_together_on_a_new_database(tmp_path):
             agent.send_signal(signal.SIGTERM)
             assert agent.wait(20) == 0, f"round {n}: agent exit code {agent.returncode}"
         assert Path(db).exists()
+
+
+def test_edge_status_on_a_file_that_is_no_database_says_so(tmp_path):
+    config = write_store_config(tmp_path, "")
+    (tmp_path / "store.db").write_text("not a database " * 100)
+    result = touchpoint("edge", "status", "-c", str(config))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"cannot read {tmp_path / 'store.db'}: file is not a database" in result.stderr
