@@ -85,6 +85,14 @@ class DatabaseSection(Section, kw_only=True):
     min_free_mb: Annotated[
         int, described("raise the low-disk alarm below this much free space", ge=1, le=100_000)
     ] = 200
+    max_pending_events: Annotated[
+        int,
+        described(
+            "events held in memory while commits fail (disk full); more are dropped and counted",
+            ge=100,
+            le=1_000_000,
+        ),
+    ] = 10_000
 
 
 class ChainKey(Section, kw_only=True):

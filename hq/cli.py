@@ -112,7 +112,28 @@ def run(config: Path, log_level: str) -> None:
     if feeds is not None:
         feeds.stop()
     ingester.stop()
-    click.echo(json.dumps(ingester.stats.__dict__ | {"gaps": len(ingester.stats.gaps)}), err=True)
+    this_run = ingester.stats.__dict__ | {"gaps": len(ingester.stats.gaps)}
+    # Counters of this process only; the lifetime figures are the database's own.
+    click.echo(json.dumps({"this_run": this_run, "lifetime": lifetime_counts(ingester)}), err=True)
+
+
+def lifetime_counts(ingester) -> dict | str:
+    """Totals over every ingester and restart, from the database (`hq_stores`)."""
+    try:
+        store = ingester.store_factory()
+    except Exception as exc:  # the database may be the reason we stop
+        return f"unavailable: {exc}"
+    try:
+        marks = store.marks().values()
+    except Exception as exc:
+        return f"unavailable: {exc}"
+    finally:
+        store.close()
+    return {
+        "stores": len(marks),
+        "events": sum(m.events for m in marks),
+        "duplicates": sum(m.duplicates for m in marks),
+    }
 
 
 def _register() -> None:
