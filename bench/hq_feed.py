@@ -191,7 +191,7 @@ def ingest_rate(open_store, groups: list[list], events: int, feeds: bool) -> tup
         worker = FeedWorker(
             lambda: open_store(feed_marks=True),
             lambda topic, payload, retain: True,  # the broker's share is sync_drain's business
-            FeedSettings(interval_s=1.0, provisional_s=60.0),
+            FeedSettings(interval_s=1.0, provisional_s=60.0, settle_max_s=4.0),
             now=lambda: 1_900_000_000.0,
         )
         worker.start()
@@ -235,7 +235,7 @@ def backlog_latency(open_store, events: int = 50_000) -> float:
         return True
 
     worker = FeedWorker(lambda: open_store(feed_marks=True), publish,
-                        FeedSettings(interval_s=1.0), now=lambda: 1_900_000_000.0)  # fmt: skip
+                        FeedSettings(interval_s=1.0, settle_max_s=4.0), now=lambda: 1_900_000_000.0)  # fmt: skip
     store = open_store(feed_marks=True)
     worker.start()
     for rows in groups:

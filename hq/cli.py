@@ -66,6 +66,7 @@ def feed_worker_from_config(cfg, secrets: SecretResolver, ingester):
     settings = FeedSettings(
         interval_s=f.interval_s,
         today_every_s=f.today_every_s,
+        settle_max_s=f.settle_max_s,
         provisional_s=f.provisional_s,
         housekeeping_s=f.housekeeping_s,
         unconsented_ttl_h=cfg.privacy.unconsented_ttl_h,

@@ -94,6 +94,14 @@ class FeedsSection(Section, kw_only=True):
             le=3600,
         ),
     ] = 15.0
+    settle_max_s: Annotated[
+        float,
+        described(
+            "while a store's batches keep arriving, wait this long at most before recomputing",
+            ge=0,
+            le=60,
+        ),
+    ] = 4.0
     provisional_s: Annotated[
         float, described("how often provisional buckets are re-checked", ge=1, le=3600)
     ] = 60.0

@@ -48,6 +48,7 @@ class FeedSettings:
 
     interval_s: float = 1.0
     today_every_s: float = 0.0  # a day not over yet: recomputed at most this often
+    settle_max_s: float = 0.0  # wait for a store-day's marks to stop arriving, at most this
     provisional_s: float = 60.0
     housekeeping_s: float = 600.0
     unconsented_ttl_h: float = 24.0
@@ -122,7 +123,11 @@ class FeedWorker:
                     store = self.store_factory()
                     db = Db(store)
                     rollup = Rollup(
-                        db, self.s.windows, now=self.now, today_every_s=self.s.today_every_s
+                        db,
+                        self.s.windows,
+                        now=self.now,
+                        today_every_s=self.s.today_every_s,
+                        settle_max_s=self.s.settle_max_s,
                     )
                 if not self._elected(store):
                     self._stop.wait(5.0)

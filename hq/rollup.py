@@ -61,6 +61,10 @@ class Rollup:
     # sending events, and each recompute reads the whole day (docs/scaling.md).
     today_every_s: float = 0.0
     _done_at: dict[tuple[str, date], float] = field(default_factory=dict)
+    # Wait for a pass without new dirty marks before recomputing a day, up to this long.
+    settle_max_s: float = 0.0
+    _arriving: dict[tuple[str, date], tuple[float, float, int]] = field(default_factory=dict)
+    _pass_started: float = 0.0
 
     def run_once(self) -> RollupResult:
         """Resolve changes, then recompute every dirty store-day; returns what it did."""
@@ -70,24 +74,32 @@ class Rollup:
         # Liveness as of this pass. A store that went offline or opened a gap makes
         # every day its missing events could still change provisional again.
         went_down = self._refresh_live()
+        after = 0  # rows left for a later pass are skipped, not read again in this one
+        self._pass_started = time.monotonic()
         while True:
             rows = self.db.q(
-                "SELECT id, store, hour FROM hq_dirty ORDER BY id LIMIT ?", (DIRTY_CHUNK,)
+                "SELECT id, store, hour FROM hq_dirty WHERE id > ? ORDER BY id LIMIT ?",
+                (after, DIRTY_CHUNK),
             )
+            if rows:
+                after = rows[-1][0]
             days: set[tuple[str, date]] = set()
             for store in went_down:
                 days |= {(store, d) for d in self._days_since_acked(store)}
             went_down = set()
+            keyed = [(row, self._day_of_hour(row[1], row[2])) for row in rows]
+            for (row_id, store, _hour), day in keyed:
+                if day is not None:
+                    self._note_arrival(store, day, row_id)
+            wait = {k: self._wait_for(*k) for k in {(r[1], d) for r, d in keyed if d}}
             taken = []  # dirty rows handled in this chunk (the rest wait for a later pass)
-            for row in rows:
-                _id, store, hour = row
-                day = self._day_of_hour(store, hour)
-                if day is not None and self._wait_for(store, day):
+            for row, day in keyed:
+                if day is not None and wait[(row[1], day)]:
                     continue
                 taken.append(row)
                 if day is not None:
-                    days.add((store, day))
-            if not days and not taken:
+                    days.add((row[1], day))
+            if not rows and not days:
                 return result
             result.dirty_rows += len(taken)
             done: set[tuple[str, date]] = set()
@@ -100,11 +112,14 @@ class Rollup:
                 done.add(key)
                 moved = self._recompute(plan, *key)
                 pending.extend((key[0], d) for d in moved if (key[0], d) not in done)
-            with self.db.tx() as tx:
-                plan.apply(tx)
-                tx.executemany("DELETE FROM hq_dirty WHERE id = ?", [(r[0],) for r in taken])
+            if plan.writes or plan.relink or taken:
+                with self.db.tx() as tx:
+                    plan.apply(tx)
+                    tx.executemany("DELETE FROM hq_dirty WHERE id = ?", [(r[0],) for r in taken])
             stamp = time.monotonic()
             self._done_at.update(dict.fromkeys(done, stamp))
+            for key in done:
+                self._arriving.pop(key, None)
             if len(self._done_at) > 50_000:
                 self._done_at = {
                     k: t for k, t in self._done_at.items() if stamp - t < self.today_every_s
@@ -215,8 +230,28 @@ class Rollup:
             self._infos[store] = store_info(self.db, store)
         return self._infos[store]
 
+    def _note_arrival(self, store: str, day: date, row_id: int) -> None:
+        """Remember when marks for a store-day were first seen and last seen new."""
+        if not self.settle_max_s:
+            return
+        now = time.monotonic()
+        first, last_new, top = self._arriving.get((store, day), (now, 0.0, 0))
+        if row_id > top:
+            last_new, top = now, row_id
+        self._arriving[(store, day)] = (first, last_new, top)
+
     def _wait_for(self, store: str, day: date) -> bool:
-        """Whether a still-running day was recomputed too recently to do again now."""
+        """Whether to leave this store-day for a later pass.
+
+        - Settling: while new dirty marks keep arriving for a day (a store catching up
+          sends batch after batch), recomputing it every pass would redo the same work;
+          it waits for a pass without new marks, at most `settle_max_s`.
+        - A day that is not over is recomputed at most every `today_every_s`.
+        """
+        if self.settle_max_s:
+            first, last_new, _top = self._arriving[(store, day)]
+            if last_new >= self._pass_started and time.monotonic() - first < self.settle_max_s:
+                return True
         if not self.today_every_s:
             return False
         last = self._done_at.get((store, day))

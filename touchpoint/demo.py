@@ -275,7 +275,7 @@ def run_demo(
     feeds = FeedWorker(
         lambda: SqliteHqStore(hq_db),
         lambda topic, payload, retain: _publish(ingester, topic, payload, retain),
-        FeedSettings(interval_s=0.5, provisional_s=5.0),
+        FeedSettings(interval_s=0.5, provisional_s=5.0, settle_max_s=2.0),
     )
     chain_key = random.Random(seed).randbytes(32).hex().encode()
     sims = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 
 from hq.db import Db
@@ -69,3 +70,24 @@ def test_a_running_day_is_recomputed_at_most_every_today_every_s(hq_store):
     assert later.run_once().days == 1
     (today,) = store_feed(db, "s1", "day", date(2026, 6, 1), date(2026, 6, 1))
     assert today["entries"] == 5 and today["provisional"] is True
+
+
+def test_a_day_still_receiving_batches_waits_for_them_to_stop(hq_store):
+    db = Db(hq_store)
+    rollup = Rollup(db, now=lambda: LATER, settle_max_s=60)
+    log = StoreLog("s1")
+    for minute in range(3):
+        log.door(f"2026-06-01T08:{minute:02d}:00.000Z", count=1)
+        deliver(hq_store, "s1", log.payloads(log.events[-1:]))
+        assert rollup.run_once().days == 0  # new marks in this pass: wait
+    assert rollup.run_once().days == 1  # a pass without new marks: now
+    (day,) = store_feed(db, "s1", "day", date(2026, 6, 1), date(2026, 6, 1))
+    assert day["entries"] == 3 and day["revision"] == 1
+    capped = Rollup(db, now=lambda: LATER, settle_max_s=0.001)
+    log.door("2026-06-01T09:00:00.000Z", count=1)
+    deliver(hq_store, "s1", log.payloads(log.events[-1:]))
+    capped.run_once()  # first seen: waits
+    time.sleep(0.01)
+    log.door("2026-06-01T09:01:00.000Z", count=1)
+    deliver(hq_store, "s1", log.payloads(log.events[-1:]))
+    assert capped.run_once().days == 1  # still arriving, but waited long enough
