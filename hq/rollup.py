@@ -186,6 +186,12 @@ class Rollup:
             rows = tx.execute(
                 "SELECT DISTINCT substr(ts, 1, 13) FROM hq_events WHERE store = ?", (key,)
             )
+            # And every hour it already has a bucket for: one cut for the old zone that
+            # still fits the new one must be recomputed (emptied) too.
+            rows += tx.execute(
+                "SELECT substr(start, 1, 13) FROM hq_feed WHERE store = ? AND period = 'hour'",
+                (key,),
+            )
             return {(key, h) for (h,) in rows}
         if kind == "step":
             steps = clock_steps(tx, key)
