@@ -42,6 +42,7 @@ from hq.db import Db  # noqa: E402
 from hq.feed_worker import FeedSettings, FeedWorker  # noqa: E402
 from hq.feeds import chain_feed, store_feed  # noqa: E402
 from hq.pg_store import PgHqStore  # noqa: E402
+from hq.rollup import Rollup  # noqa: E402
 from hq.sqlite_store import SqliteHqStore  # noqa: E402
 from hq.triage import triage  # noqa: E402
 from tests.hq.storelog import Msg, StoreLog  # noqa: E402
@@ -247,6 +248,23 @@ def backlog_latency(open_store, events: int = 50_000) -> float:
     return mark.get("at", float("inf")) - done
 
 
+def recompute_cost(open_store, events: int = 5000) -> float:
+    """Milliseconds to recompute one busy store-day (what the rollup spends per store)."""
+    store = open_store(feed_marks=True)
+    log = store_day_log("busy-1", date(2026, 6, 4), events, random.Random(6))
+    for rows in groups_of([log]):
+        store.ingest(rows, "2026-06-05T00:00:00.000Z")
+    rollup = Rollup(Db(store), now=lambda: 1_900_000_000.0)
+    rollup.run_once()
+    times = []
+    for _ in range(10):
+        t = time.perf_counter()
+        rollup.recompute("busy-1", date(2026, 6, 4))
+        times.append(time.perf_counter() - t)
+    store.close()
+    return 1000 * statistics.median(times)
+
+
 # --- main ----------------------------------------------------------------------------
 
 
@@ -285,6 +303,9 @@ def ingest_and_latency(name, open_store, args, rng) -> dict:
     out["ingest_with_feeds_ratio"] = round(best[True] / best[False], 2)
     print(f"{name}: with feeds kept current {out['ingest_with_feeds_ratio']:.0%} of without"
           " (target ≥ 70 %)", flush=True)  # fmt: skip
+    out["recompute_5000_event_day_ms"] = round(recompute_cost(open_store), 1)
+    print(f"{name}: recomputing a 5,000-event store-day takes {out['recompute_5000_event_day_ms']} ms"
+          " (median of 10)", flush=True)  # fmt: skip
     out["backlog_to_feed_s"] = round(backlog_latency(open_store), 2)
     print(f"{name}: a 50,000-event day in the published feed {out['backlog_to_feed_s']} s after"
           " its last commit (target ≤ 5 s)", flush=True)  # fmt: skip
