@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from edge.configtree import SecretResolver  # noqa: E402
-from edge.identity import Pseudonymiser  # noqa: E402
-from hq.backends import open_hq_store  # noqa: E402
-from hq.config import HqDatabaseSection  # noqa: E402
-from hq.imports.runner import FIELDS, kind_for, run_import  # noqa: E402
+from edge.configtree import SecretResolver
+from edge.identity import Pseudonymiser
+from hq.backends import open_hq_store
+from hq.config import HqDatabaseSection
+from hq.imports.runner import FIELDS, kind_for, run_import
 
 KEYS = {"k1": b"bench chain key one", "k2": b"bench chain key two"}
 STATUSES = ("granted", "denied", "withdrawn", "")
