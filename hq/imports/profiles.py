@@ -83,14 +83,16 @@ def loyalty_keys(
 ) -> list[tuple[str, str]]:
     """(key_id, pseudonym) of a row's loyalty number under every key; [] when absent."""
     raw = row.get(name)
-    if raw is None or raw == "":
+    if not raw:
         return []
-    if not isinstance(raw, str):
+    if type(raw) is not str:
         raise Bad(f"{name}: expected text")
+    number = normalise_loyalty(raw.strip())
     # The reason never quotes the number: it may be a real one, mistyped.
-    if not _LOYALTY.fullmatch(normalise_loyalty(raw.strip())):
+    if not _LOYALTY.fullmatch(number):
         raise Bad(f"{name}: not a loyalty number (4-64 letters or digits; spaces, dashes allowed)")
-    return [(kid, p) for p, kid in pseudonymiser.every_key("loyalty", raw.strip())]
+    # Already normalised, so every_key's own normalisation finds nothing to remove.
+    return [(kid, p) for p, kid in pseudonymiser.every_key("loyalty", number)]
 
 
 def _app_keys(pseudonymiser: Pseudonymiser, row: dict) -> list[tuple[str, str]]:

@@ -62,7 +62,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "loyalty_number",
     ),
 }
-BATCH_ROWS = 5_000
+BATCH_ROWS = 20_000
 
 
 @dataclass
