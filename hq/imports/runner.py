@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +101,6 @@ class Summary:
     unchanged: int = 0
     rejected: int = 0
     rejected_file: Path | None = None
-    rows: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         """The final summary line."""
@@ -122,7 +120,6 @@ class _Run:
         self.pending: list[tuple[int, str, str]] = []  # (line, text, reason)
 
     def add(self, row: Row) -> None:
-        self.summary.rows += 1
         if row.fields is None:
             self.pending.append((row.line, row.text, row.error or "unreadable"))
             return
@@ -149,8 +146,6 @@ class _Run:
             self.out.write(self.reader.header)  # the CSV header, so the file imports again
         for line, text, reason in sorted(self.pending):
             self.summary.rejected += 1
-            key = reason.split(":", 1)[0]
-            self.summary.reasons[key] = self.summary.reasons.get(key, 0) + 1
             self.on_reject(line, reason)
             self.out.write(text if text.endswith("\n") else text + "\n")
         self.pending = []
