@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.identity import Pseudonymiser
+from hq.imports import stores
 from hq.imports.fields import Bad
 from hq.imports.profiles import parse_profile
 from hq.imports.source import ENCODING, Reader, Row, file_format, rejected_path
@@ -27,17 +28,7 @@ from hq.storage import HqStore, ImportCounts
 KINDS = ("stores", "profiles", "transactions")
 # Input fields per kind: the CSV columns and the JSONL keys (docs/imports.md).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "stores": (
-        "store",
-        "name",
-        "timezone",
-        "hours",
-        "exceptions",
-        "doors",
-        "lat",
-        "lon",
-        "staff_count",
-    ),
+    "stores": stores.COLUMNS,
     "profiles": (
         "customer_id",
         "first_name",
