@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import select
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from hq.imports.runner import FIELDS
-from tests.support import touchpoint
+from tests.support import touchpoint, touchpoint_process
 
 LOYALTY = "2000000000012"
 APP_ID = "app-secret-4711"
@@ -117,3 +119,31 @@ def test_bad_config_exits_2(tmp_path: Path):
 def test_orders_are_not_an_import_yet(config: Path, tmp_path: Path):
     done = touchpoint("hq", "import", "orders", str(tmp_path / "o.csv"), "-c", str(config))
     assert done.returncode == 2 and "No such command 'orders'" in done.stderr
+
+
+def _drain(fd: int) -> bytes:
+    out = b""
+    while select.select([fd], [], [], 0.5)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def test_progress_bar_only_on_a_terminal(config: Path, tmp_path: Path, pty_pair):
+    stores = csv_file(
+        tmp_path / "stores.csv",
+        "stores",
+        *(f"s-{i},Store {i},Europe/Amsterdam,mon-sun 09:00-18:00,,main,,,1" for i in range(50)),
+    )
+    on_tty = touchpoint_process(
+        "hq", "import", "stores", str(stores), "-c", str(config), stderr=pty_pair.slave_fd
+    )
+    assert on_tty.wait(timeout=60) == 0
+    assert b"importing stores" in _drain(pty_pair.master_fd)
+    piped = touchpoint("hq", "import", "stores", str(stores), "-c", str(config))
+    assert piped.returncode == 0 and piped.stderr == ""
