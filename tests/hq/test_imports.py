@@ -430,3 +430,23 @@ def test_malformed_rows_of_every_shape(hq_target: HqTarget, tmp_path: Path):
     assert (tmp_path / "p.rejected.jsonl").read_bytes() == b"".join(
         raw.splitlines(keepends=True)[2:]
     )
+
+
+def test_database_outage_stops_the_run_without_a_half_rejected_file(tmp_path: Path):
+    from hq.sqlite_store import SqliteHqStore
+    from hq.storage import StoreUnavailable
+
+    store = SqliteHqStore(tmp_path / "hq.db", busy_timeout_s=0.2)
+    path = jsonl(tmp_path / "p.jsonl", [profile("c1"), {"customer_id": "bad id"}])
+    blocker = sqlite3.connect(tmp_path / "hq.db", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database past the timeout
+    try:
+        with pytest.raises(StoreUnavailable):
+            do_import(store, "profiles", path)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert sorted(p.name for p in tmp_path.iterdir() if "rejected" in p.name) == []
+    summary, _ = do_import(store, "profiles", path)  # run again once the database is back
+    assert (summary.imported, summary.rejected) == (1, 1)
+    store.close()
