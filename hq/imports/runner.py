@@ -25,7 +25,6 @@ from hq.imports.stores import parse_store
 from hq.imports.transactions import parse_transaction
 from hq.storage import HqStore, ImportCounts
 
-KINDS = ("stores", "profiles", "transactions")
 # Input fields per kind: the CSV columns and the JSONL keys (docs/imports.md).
 FIELDS: dict[str, tuple[str, ...]] = {
     "stores": stores.COLUMNS,
