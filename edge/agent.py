@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -63,6 +64,7 @@ class Agent:
             commit_interval=db.commit_interval_ms / 1000,
             batch_max=db.batch_max,
             busy_timeout_ms=db.busy_timeout_ms,
+            max_pending=db.max_pending_events,
         )
         ident = cfg.identity
         keys = {k.id: secrets.read(k.file) for k in ident.keys}
@@ -149,6 +151,7 @@ class Agent:
     def tick(self) -> None:
         """Periodic work: supervise components; every minute, housekeeping."""
         self.supervisor.check()
+        self.router.retry_deferred()
         step = self.step_watch.check()
         if step is not None:
             # Earlier events of this boot carry the old time; HQ re-bases them by this offset.
@@ -161,7 +164,10 @@ class Agent:
             self._next_housekeeping = now + HOUSEKEEPING_S
             self.router.report_rejects()
             self._check_disk()
-            self.prune()
+            try:
+                self.prune()
+            except sqlite3.OperationalError as exc:  # a full disk, a long lock: next time
+                log.warning("pruning failed, will retry: %s", exc)
 
     def stop(self, deadline_s: float = 5.0) -> None:
         """Stop devices, then commit every event they reported, within `deadline_s`."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from devices.scanners.checkdigits import gtin_valid
 from edge.events import ScanEvent
-from edge.identity import Pseudonymiser, TokenVerifier, looks_like_token
+from edge.identity import Pseudonymiser, TokenVerifier, looks_like_token, normalise_loyalty
 
 
 @dataclass
@@ -49,8 +49,11 @@ class ScanClassifier:
             return ScanEvent(cls="order_code", code=text[:200], **base)
         if self.staff_prefix and text.startswith(self.staff_prefix):
             return ScanEvent(cls="staff_badge", **base)
-        if self._loyalty.match(text.replace(" ", "")):
-            pseudonym, kid = self.pseudonymiser.pseudonym("loyalty", text)
+        # The same normalisation as the pseudonym, so every printed form of a card
+        # number is recognised and yields the one pseudonym head office computes.
+        number = normalise_loyalty(text)
+        if self._loyalty.match(number):
+            pseudonym, kid = self.pseudonymiser.pseudonym("loyalty", number)
             return ScanEvent(cls="loyalty", pseudonym=pseudonym, key_id=kid, **base)
         if gtin_valid(text):
             return ScanEvent(cls="gtin", code=text, **base)

@@ -17,12 +17,18 @@ from msgspec import Meta
 
 from devices.serial_port import PortSpecError, check_port_spec
 from edge.configtree import Problem, SecretResolver, load
+from edge.hours import OpeningHours, interval_problems
 
 ID_PATTERN = "^[A-Za-z0-9_-]{1,32}$"
 StoreId = Annotated[str, Meta(pattern=ID_PATTERN, description="store id, [A-Za-z0-9_-]{1,32}")]
 Name = Annotated[str, Meta(pattern=ID_PATTERN)]
 Port = Annotated[int, Meta(ge=1, le=65535)]
 HHMM = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+# A closing time may be 24:00 (midnight at the end of the day).
+CLOSE = Annotated[str, Meta(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DATE = Annotated[str, Meta(pattern=r"^\d{4}-\d\d-\d\d$")]
+Intervals = Annotated[list[tuple[HHMM, CLOSE]], Meta(max_length=8)]
 
 
 def described(text: str, **bounds: object) -> Meta:
@@ -42,9 +48,26 @@ class StoreSection(Section, kw_only=True):
     timezone: Annotated[str, described("IANA time zone for hours and opening time")] = (
         "Europe/Amsterdam"
     )
-    opening_time: Annotated[HHMM, described("local time (HH:MM) the occupancy counter resets")] = (
-        "08:00"
-    )
+    opening_time: Annotated[
+        HHMM, described("local time (HH:MM) the occupancy counter resets when `hours` is empty")
+    ] = "08:00"
+    hours: Annotated[
+        dict[Weekday, Intervals],
+        described(
+            'opening hours per weekday, e.g. mon = [["09:00", "18:00"]]; empty = open all day'
+        ),
+    ] = msgspec.field(default_factory=dict)
+    hours_exceptions: Annotated[
+        dict[DATE, Intervals],
+        described("dated opening hours that replace the weekday's ([] = closed), e.g. holidays"),
+    ] = msgspec.field(default_factory=dict)
+
+
+def store_hours(store: StoreSection) -> OpeningHours:
+    """The store's opening hours from its config (open all day when none are set)."""
+    if not store.hours:
+        return OpeningHours.open_all_day(reset=store.opening_time)
+    return OpeningHours.from_mapping(store.hours, store.hours_exceptions)
 
 
 class DatabaseSection(Section, kw_only=True):
@@ -62,6 +85,14 @@ class DatabaseSection(Section, kw_only=True):
     min_free_mb: Annotated[
         int, described("raise the low-disk alarm below this much free space", ge=1, le=100_000)
     ] = 200
+    max_pending_events: Annotated[
+        int,
+        described(
+            "events held in memory while commits fail (disk full); more are dropped and counted",
+            ge=100,
+            le=1_000_000,
+        ),
+    ] = 10_000
 
 
 class ChainKey(Section, kw_only=True):
@@ -253,6 +284,14 @@ def store_cross_checks(cfg: StoreConfig, secrets: SecretResolver) -> list[Proble
         if isinstance(dev, CameraCounter) and dev.min_area >= dev.max_area:
             problems.append(Problem(f"devices[{i}].min_area", "expected min_area < max_area"))
     problems += _check_timezone(cfg.store.timezone)
+    if cfg.store.id == "_chain":  # sync.wire.CHAIN; edge may not import sync
+        problems.append(Problem("store.id", "'_chain' is reserved for the chain roll-up's feeds"))
+    for where, table in (
+        ("hours", cfg.store.hours),
+        ("hours_exceptions", cfg.store.hours_exceptions),
+    ):
+        for day, spans in table.items():
+            problems += [Problem(f"store.{where}.{day}", msg) for msg in interval_problems(spans)]
     try:
         re.compile(cfg.identity.loyalty_pattern)
     except re.error as exc:

@@ -10,6 +10,15 @@ durable; `flush()` waits until everything appended so far is.
 Persisted device state (a counter's last totals) rides in the same transaction as
 the events derived from it, so a crash can never record one without the other:
 that is what makes "never count twice after a restart" hold.
+
+When commits fail (a full disk, a lock held too long) the writer keeps retrying
+and the events wait in memory, up to `max_pending` rows. Past that bound a new
+row is refused: `append` returns False and the events are counted in `dropped` by
+reason (`disk_full`, `commit_failing`). Door counters lose nothing that way: the
+router keeps their readings out of the log while it is `blocked` and takes the
+crossings from the sensor's cumulative totals once commits work again. After the
+first good commit the log records a `device.status` (device `eventlog`) with the
+dropped counts, so head office sees the loss and its reason.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,7 +35,7 @@ import uuid_utils
 
 from edge.clock import Clock, read_boot_id
 from edge.db import connect, open_store_db
-from edge.events import Payload, encode_data
+from edge.events import DeviceStatus, Payload, encode_data
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,7 @@ _STATE = "INSERT OR REPLACE INTO state (key, value, updated) VALUES (?, ?, ?)"
 
 
 EventRow = tuple[str, str, str, str, str, int, str]
+DEVICE = "eventlog"  # the device name of the log's own device.status events
 
 
 class _Row(NamedTuple):
@@ -55,6 +65,7 @@ class EventLog:
         commit_interval: float = 0.02,
         batch_max: int = 5000,
         busy_timeout_ms: int = 5000,
+        max_pending: int = 10_000,
     ) -> None:
         self.path = Path(path)
         self.clock = clock or Clock()
@@ -62,6 +73,12 @@ class EventLog:
         self.commit_interval = commit_interval
         self.batch_max = batch_max
         self.busy_timeout_ms = busy_timeout_ms
+        self.max_pending = max_pending
+        self._in_hand = 0  # rows taken off the queue for the commit being tried
+        self._failing_since: float | None = None
+        self.dropped: Counter[str] = Counter()  # events refused past max_pending, by reason
+        self._dropped_reported: Counter[str] = Counter()
+        self.most_pending = 0  # the deepest the in-memory backlog has been
         self._pending: deque[_Row | threading.Event] = deque()
         self._wake = threading.Event()
         self._stopping = False
@@ -81,9 +98,12 @@ class EventLog:
         *,
         ts: float | None = None,
         state: tuple[str, str] | None = None,
-    ) -> None:
-        """Queue one event (and optionally a state key/value written in the same commit)."""
-        self._push(_Row((self._row(payload, device, ts),), state))
+    ) -> bool:
+        """Queue one event (and optionally a state key/value written in the same commit).
+
+        False when refused: commits are failing and `max_pending` rows already wait.
+        """
+        return self._push(_Row((self._row(payload, device, ts),), state))
 
     def append_many(
         self,
@@ -92,13 +112,13 @@ class EventLog:
         *,
         ts: float | None = None,
         state: tuple[str, str] | None = None,
-    ) -> None:
-        """Queue several events and a state update that must commit all together."""
-        self._push(_Row(tuple(self._row(p, device, ts) for p in payloads), state))
+    ) -> bool:
+        """Queue several events and a state update that must commit all together (or refuse)."""
+        return self._push(_Row(tuple(self._row(p, device, ts) for p in payloads), state))
 
-    def set_state(self, key: str, value: str) -> None:
+    def set_state(self, key: str, value: str) -> bool:
         """Queue a state update with no event (committed in order with the events)."""
-        self._push(_Row((), (key, value)))
+        return self._push(_Row((), (key, value)))
 
     def _row(self, payload: Payload, device: str, ts: float | None) -> EventRow:
         now = self.clock.now() if ts is None else ts
@@ -112,10 +132,29 @@ class EventLog:
             self.boot_id,
         )
 
-    def _push(self, row: _Row) -> None:
+    def _push(self, row: _Row) -> bool:
+        held = len(self._pending) + self._in_hand
+        if held >= self.max_pending and self._failing_since is not None:
+            reason = "disk_full" if "full" in self.last_error else "commit_failing"
+            if not self.dropped:
+                log.error(
+                    "event log: %d events wait in memory and cannot be committed (%s);"
+                    " further events are dropped and counted until commits work again",
+                    held,
+                    self.last_error,
+                )
+            self.dropped[reason] += max(1, len(row.events))
+            return False
         self._pending.append(row)
+        self.most_pending = max(self.most_pending, held + 1)
         if not self._wake.is_set():
             self._wake.set()
+        return True
+
+    @property
+    def blocked(self) -> bool:
+        """Whether commits are failing (disk full, …): what is appended only waits in memory."""
+        return self._failing_since is not None
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything appended before this call is committed; False on timeout."""
@@ -202,8 +241,12 @@ class EventLog:
                 markers.append(item)
                 break  # commit what precedes the marker, then release its waiter
             batch.append(item)
+            self._in_hand += 1
         if batch:
-            self._write(conn, batch)
+            try:
+                self._write(conn, batch)
+            finally:
+                self._in_hand = 0
         for marker in markers:
             marker.set()
 
@@ -221,12 +264,17 @@ class EventLog:
                         conn.executemany(_STATE, states)
                     conn.execute("COMMIT")
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    # SQLite rolls back by itself on some errors (SQLITE_FULL): a ROLLBACK
+                    # then fails and would hide the real reason ("disk is full").
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
                     raise
                 break
             except sqlite3.OperationalError as exc:
                 # Busy or disk trouble: keep the batch and retry; never drop events.
                 self.errors += 1
+                if self._failing_since is None:
+                    self._failing_since = time.monotonic()
                 if str(exc) != self.last_error:
                     log.error("event commit failed, retrying: %s", exc)
                     self.last_error = str(exc)
@@ -234,3 +282,29 @@ class EventLog:
                 delay = min(delay * 2, 2.0)
         self.committed += len(events)
         self.commits += 1
+        if self._failing_since is not None:
+            self._recovered()
+
+    def _recovered(self) -> None:
+        """Commits work again: say so, and record what was dropped meanwhile."""
+        took = time.monotonic() - (self._failing_since or time.monotonic())
+        self._failing_since = None
+        lost = self.dropped - self._dropped_reported
+        self._dropped_reported = Counter(self.dropped)
+        log.warning(
+            "event log: recording again after %.0fs (%s); %d events had waited in memory, %s",
+            took,
+            self.last_error,
+            self.most_pending,
+            f"{sum(lost.values())} dropped past the bound of {self.max_pending} ({dict(lost)})"
+            if lost
+            else "none dropped",
+        )
+        self.last_error = ""
+        if lost:
+            detail = (
+                f"{sum(lost.values())} events not recorded: commits failed for {took:.0f}s"
+                f" and {self.max_pending} were already waiting in memory"
+            )
+            status = DeviceStatus(state="degraded", detail=detail, rejected=dict(lost))
+            self._pending.append(_Row((self._row(status, DEVICE, None),), None))

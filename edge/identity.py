@@ -36,9 +36,18 @@ MAX_TOKEN_LEN = 512
 Namespace = Literal["loyalty", "app"]
 
 
+_LOYALTY_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]")
+
+
 def normalise_loyalty(raw: str) -> str:
-    """Digits only: card numbers are printed and typed with spaces and dashes."""
-    return re.sub(r"[\s-]", "", raw)
+    """A card number without separators: printed and typed forms use spaces and dashes.
+
+    The one normalisation of loyalty numbers: the scan classifier matches
+    `loyalty_pattern` against it and the pseudonym is computed over it
+    (docs/identity.md). Any whitespace counts as a space (tab, no-break space) and any
+    Unicode dash or minus as a dash, because card numbers get copied from documents.
+    """
+    return _LOYALTY_SEPARATORS.sub("", raw)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,10 @@
 - `Totals` from a counter go through that device's `DeltaTracker`; the crossings and
   the tracker's new state are appended as one unit, so a crash can neither lose nor
   repeat a crossing (the next totals are compared with what was committed).
+  While the event log cannot commit (disk full) totals are not turned into events at
+  all: the latest reading is kept aside and the tracker stays where it was, so when
+  commits work again (`retry_deferred`, every tick) one delta carries every crossing
+  of the outage. The sensor's cumulative totals are the buffer; nothing is lost.
 - `Crossing` (GPIO beams, camera: already deltas) becomes `door.count`.
 - `Scan` is classified and pseudonymised (edge/classify.py); an identified shopper
   seen at a door scanner opens at most one `visit.identified` per visit window.
@@ -53,6 +57,7 @@ class DeviceRoute:
     # Where the sensor's cumulative totals wrap (65536 for a Terabee, 2**32 for ASCII).
     modulus: int = 65536
     tracker: DeltaTracker | None = None
+    deferred: Totals | None = None  # the latest totals, kept aside while the log is blocked
     state: str = "starting"
     detail: str = ""
     rejected: Counter[str] = field(default_factory=Counter)
@@ -101,13 +106,39 @@ class ReadingRouter:
             self._rejected(route, reading)
 
     def _totals(self, route: DeviceRoute, totals: Totals) -> None:
+        if self.eventlog.blocked:
+            if route.deferred is None:
+                log.warning(
+                    "%s: the event log cannot commit; door counts wait in the sensor's totals",
+                    route.name,
+                )
+            route.deferred = totals
+            return
+        route.deferred = None
+        before = route.tracker.state if route.tracker is not None else None
         if route.tracker is None:
             route.tracker = DeltaTracker(modulus=route.modulus)
         crossings = route.tracker.update(totals)
         state = (tracker_key(route.name), json.dumps(route.tracker.state, sort_keys=True))
-        self._crossings(route, crossings, state=state)
+        if not self._crossings(route, crossings, state=state):
+            # Refused at the memory bound: back to the totals that are queued or committed,
+            # so the next reading carries these crossings again.
+            route.tracker = DeltaTracker.from_state(before) if before is not None else None
+            route.deferred = totals
 
-    def _crossings(self, route: DeviceRoute, crossings: list[Crossing], state) -> None:
+    def retry_deferred(self) -> None:
+        """Turn totals kept aside while the log was blocked into door counts, once it is not."""
+        if self.eventlog.blocked:
+            return
+        with self._lock:
+            for route in self.routes.values():
+                if route.deferred is not None and not self.eventlog.blocked:
+                    log.info(
+                        "%s: the event log commits again; catching up from the totals", route.name
+                    )
+                    self._totals(route, route.deferred)
+
+    def _crossings(self, route: DeviceRoute, crossings: list[Crossing], state) -> bool:
         payloads = [
             DoorCount(
                 door=route.door or route.name,
@@ -121,7 +152,8 @@ class ReadingRouter:
         ]
         ts = crossings[0].ts if crossings else None
         if payloads or state is not None:
-            self.eventlog.append_many(payloads, route.name, ts=ts, state=state)
+            return self.eventlog.append_many(payloads, route.name, ts=ts, state=state)
+        return True
 
     def _scan(self, route: DeviceRoute, scan: Scan) -> None:
         now = scan.ts if scan.ts is not None else self.eventlog.clock.now()

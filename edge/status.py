@@ -13,22 +13,34 @@ from zoneinfo import ZoneInfo
 
 from edge import config as c
 from edge.clock import Clock
-from edge.db import open_store_db
-from edge.visits import DoorRow, day_window, parse_ts, summarise
+from edge.db import open_store_db_readonly
+from edge.visits import DoorRow, day_bounds, footfall_day, format_ts, parse_ts
+
+# The uplink saves its state every 2 s; older than this, the agent is not running it.
+UPLINK_STALE_S = 15.0
+
+
+def uplink_state(enabled: bool, uplink: dict | None, now: float) -> tuple[str, float | None]:
+    """(connected | offline | stale | not_started | disabled, since when) from saved state."""
+    if not enabled:
+        return "disabled", None
+    if uplink is None:
+        return "not_started", None
+    if now - float(uplink.get("updated", 0)) > UPLINK_STALE_S:
+        return "stale", uplink.get("updated")
+    return ("connected" if uplink.get("connected") else "offline"), uplink.get("since")
 
 
 def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, Any]:
-    """Today's counts, device health, outbox depth and HQ's acknowledged seq."""
+    """Today's counts, device health, outbox depth and HQ's acknowledged seq (read-only)."""
     clock = clock or Clock()
     tz = ZoneInfo(cfg.store.timezone)
     now = clock.now()
-    local_now = datetime.fromtimestamp(now, tz)
-    day = local_now.date().isoformat()
-    opening = cfg.store.opening_time
-    if local_now.strftime("%H:%M") < opening:  # before opening, "today" is the day still running
-        day = datetime.fromtimestamp(now - 86400, tz).date().isoformat()
-    start, end = day_window(day, opening, tz)
-    db = open_store_db(cfg.database.path, busy_timeout_ms=cfg.database.busy_timeout_ms)
+    today = datetime.fromtimestamp(now, tz).date()
+    lo, hi = day_bounds(today, tz)
+    start, end = format_ts(lo), format_ts(hi)
+    # Read-only: status must never create or migrate a database (raises StoreDbMissing).
+    db = open_store_db_readonly(cfg.database.path, busy_timeout_ms=cfg.database.busy_timeout_ms)
     try:
         rows = [
             DoorRow(
@@ -60,7 +72,14 @@ def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, An
             if cfg.visits.exclude_staff_badges
             else []
         )
-        summary = summarise(rows, tz, staff_scans=staff, staff_count=cfg.visits.staff_count)
+        summary = footfall_day(
+            rows,
+            today,
+            tz,
+            c.store_hours(cfg.store),
+            staff_scans=staff,
+            staff_count=cfg.visits.staff_count,
+        )
         identified = db.execute(
             "SELECT COUNT(*) FROM events WHERE type = 'visit.identified' AND ts >= ? AND ts < ?",
             [start, end],
@@ -81,13 +100,16 @@ def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, An
     disk = json.loads(state.get("health:disk", '{"state": "ok", "detail": ""}'))
     uplink = json.loads(state["uplink"]) if "uplink" in state else None
     oldest_age = max(0.0, now - parse_ts(oldest).timestamp()) if oldest else None
+    link, since = uplink_state(cfg.mqtt.enabled, uplink, now)
     return {
         "store": cfg.store.id,
-        "day": day,
+        "day": today.isoformat(),
         "entries": summary.entries,
         "exits": summary.exits,
         "visitors": summary.visitors,
+        "entries_outside_hours": sum(h.entries_outside_hours for h in summary.hours),
         "occupancy": summary.occupancy,
+        "occupancy_peak": summary.occupancy_peak,
         "identified_visits": identified,
         "excluded_bad_clock": summary.excluded,
         "devices": devices,
@@ -97,5 +119,9 @@ def store_status(cfg: c.StoreConfig, clock: Clock | None = None) -> dict[str, An
         "outbox": outbox,
         "oldest_unsent_s": round(oldest_age, 1) if oldest_age is not None else None,
         "uplink": uplink,
+        "uplink_state": link,
+        "uplink_since": (
+            datetime.fromtimestamp(since, tz).strftime("%H:%M") if since is not None else None
+        ),
         "clock_ok": clock.synced(),
     }

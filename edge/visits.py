@@ -1,11 +1,13 @@
 """Visits: door counts → hourly entries, exits, visitors and occupancy (pure functions).
 
-Rules (docs/metrics.md will hold the head-office side of the same definitions):
-- visitors = entries for a directional counter; (in + out) / 2 for one that
-  cannot tell direction (it reports every crossing as "in").
-- staff: door scans of a staff badge are subtracted from that hour's visitors, and
-  a configured number of staff entries per day is subtracted from the day.
-- occupancy runs from the store's opening time, entries minus exits, never < 0.
+Shared by the store (`edge status`) and head office (the feeds), so both give the
+same figures for the same events and hours. Definitions: docs/metrics.md.
+- visitors = entries while open for a directional counter, plus half the crossings
+  of a counter that cannot tell direction (it reports every crossing as "in");
+  entries while closed are reported separately.
+- staff: door scans of a staff badge while open are subtracted from that hour's
+  visitors, and a configured number of staff entries per day from the day.
+- occupancy runs from the day's first opening, entries minus exits, never < 0.
 - an event whose clock was not trusted *and* whose time is impossible is kept in
   the log but left out of the buckets (`excluded`), until HQ re-bases it.
 """
@@ -14,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from edge.clock import plausible
+from edge.hours import OpeningHours
 
 
 @dataclass(frozen=True)
@@ -33,49 +36,75 @@ class DoorRow:
 
 
 @dataclass
-class Bucket:
-    """Entries, exits and visitors of one door in one local hour."""
+class HourFootfall:
+    """Door counts of one local hour of a store (all doors), with occupancy."""
 
-    entries: int = 0
+    start: datetime  # UTC, aware
+    label: str  # local start with its UTC offset, e.g. '2026-03-29T03:00+02:00'
+    entries: int = 0  # directional entries, open or not
     exits: int = 0
-    undirected: int = 0
-    staff: int = 0
+    undirected: int = 0  # crossings of counters that cannot tell direction
+    entries_open: int = 0  # directional entries while the store was open
+    undirected_open: int = 0
+    staff: int = 0  # staff badge scans at a door while open
+    occupancy_peak: int = 0
+    occupancy_end: int = 0
+    doors: dict[str, list[int]] = field(default_factory=dict)  # door -> [in, out, undirected]
 
     @property
     def visitors(self) -> float:
-        """Shoppers who came in: entries, plus half the undirected crossings, less staff."""
-        return max(0.0, self.entries + self.undirected / 2 - self.staff)
+        """Shoppers who came in while open: entries plus half the undirected, less staff."""
+        return max(0.0, self.entries_open + self.undirected_open / 2 - self.staff)
+
+    @property
+    def entries_outside_hours(self) -> float:
+        """Entries (plus half the undirected crossings) while the store was closed."""
+        return (self.entries - self.entries_open) + (self.undirected - self.undirected_open) / 2
 
 
 @dataclass
-class DaySummary:
-    """One store-day: hourly buckets per door, occupancy, what was left out."""
+class FootfallDay:
+    """One local day of a store: its hours (23, 24 or 25 at DST changes) and day figures."""
 
-    hours: dict[tuple[str, str], Bucket] = field(default_factory=dict)
-    excluded: int = 0
-    occupancy: int = 0
-    peak_occupancy: int = 0
+    day: date
+    hours: list[HourFootfall]
     staff_count: int = 0
+    excluded: int = 0  # untrusted clock and an impossible time: kept, not bucketed
+    occupancy_peak: int = 0
+    occupancy: int = 0  # where occupancy stands after the last event counted
 
     @property
     def entries(self) -> int:
-        """Entries over all doors."""
-        return sum(b.entries for b in self.hours.values())
+        """Directional entries over the day."""
+        return sum(h.entries for h in self.hours)
 
     @property
     def exits(self) -> int:
-        """Exits over all doors."""
-        return sum(b.exits for b in self.hours.values())
+        """Directional exits over the day."""
+        return sum(h.exits for h in self.hours)
 
     @property
     def visitors(self) -> float:
-        """Visitors over all doors, less the configured daily staff entries."""
-        return max(0.0, sum(b.visitors for b in self.hours.values()) - self.staff_count)
+        """The hours' visitors less the configured daily staff entries, never below 0."""
+        return max(0.0, sum(h.visitors for h in self.hours) - self.staff_count)
+
+    @property
+    def accuracy(self) -> float | None:
+        """Counting accuracy 1 - |in - out| / (in + out); None on a day without crossings."""
+        total = self.entries + self.exits
+        return None if total == 0 else 1 - abs(self.entries - self.exits) / total
 
 
 def parse_ts(ts: str) -> datetime:
-    """An event's UTC timestamp as an aware datetime."""
-    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    """An event's UTC timestamp ('…T08:10:00.000Z') as an aware datetime."""
+    # fromisoformat is C and reads the 'Z' (Python 3.11); strptime was most of a rollup.
+    return datetime.fromisoformat(ts)
+
+
+def format_ts(moment: datetime) -> str:
+    """An aware datetime as the events' UTC ISO text with milliseconds."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def local_hour(ts: str, tz: ZoneInfo) -> str:
@@ -83,43 +112,105 @@ def local_hour(ts: str, tz: ZoneInfo) -> str:
     return parse_ts(ts).astimezone(tz).strftime("%Y-%m-%dT%H:00")
 
 
-def day_window(day: str, opening: str, tz: ZoneInfo) -> tuple[str, str]:
-    """UTC ISO bounds [opening time of `day`, opening time of the next day)."""
-    hh, mm = (int(x) for x in opening.split(":"))
-    start = datetime.combine(datetime.fromisoformat(day).date(), time(hh, mm), tz)
-    end = start + timedelta(days=1)
-    fmt = "%Y-%m-%dT%H:%M:%S.000Z"
-    return start.astimezone(UTC).strftime(fmt), end.astimezone(UTC).strftime(fmt)
+def local_day(ts: str, tz: ZoneInfo) -> date:
+    """The local calendar day an event falls in."""
+    return parse_ts(ts).astimezone(tz).date()
 
 
-def summarise(
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[local midnight, next local midnight) as aware UTC datetimes (23 to 25 hours apart)."""
+    start = datetime.combine(day, time(0, 0), tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0, 0), tz).astimezone(UTC)
+    return start, end
+
+
+def day_hours(day: date, tz: ZoneInfo) -> list[tuple[datetime, str]]:
+    """(UTC start, local label with offset) of every hour of a local day, in order."""
+    start, end = day_bounds(day, tz)
+    out = []
+    t = start
+    while t < end:
+        out.append((t, t.astimezone(tz).isoformat(timespec="minutes")))
+        t += timedelta(hours=1)
+    return out
+
+
+def footfall_day(
     rows: Iterable[DoorRow],
+    day: date,
     tz: ZoneInfo,
+    hours: OpeningHours,
     *,
     staff_scans: Iterable[tuple[str, str]] = (),
     staff_count: int = 0,
-) -> DaySummary:
-    """Bucket door counts (in time order) by door and local hour; track occupancy."""
-    summary = DaySummary(staff_count=staff_count)
-    for row in rows:
-        ts = parse_ts(row.ts).timestamp()
-        if not row.clock_ok and not plausible(ts):
-            summary.excluded += 1
+) -> FootfallDay:
+    """A store's local day from its door counts (any order; rows outside the day are ignored).
+
+    Rows must carry their final time (head office re-bases untrusted clocks first).
+    Occupancy starts at 0 at the day's first opening, counts entries minus exits from
+    then on and never goes below 0; rows before the opening do not move it.
+    """
+    slots = day_hours(day, tz)
+    out = FootfallDay(
+        day=day, hours=[HourFootfall(t, label) for t, label in slots], staff_count=staff_count
+    )
+    if not slots:
+        return out
+    first = slots[0][0]
+    opening = hours.opening(day, tz)
+    occ_from = opening.astimezone(UTC) if opening is not None else None
+    timed = []
+    for r in rows:
+        moment = parse_ts(r.ts)
+        if not r.clock_ok and not plausible(moment.timestamp()):
+            out.excluded += 1
             continue
-        bucket = summary.hours.setdefault((row.door, local_hour(row.ts, tz)), Bucket())
-        if not row.directional:
-            bucket.undirected += row.count
-        elif row.direction == "in":
-            bucket.entries += row.count
-            summary.occupancy += row.count
+        idx = int((moment - first).total_seconds() // 3600)
+        if 0 <= idx < len(slots):
+            timed.append((moment, idx, r))
+    timed.sort(key=lambda x: x[0])
+    occupancy = 0
+    last_idx = 0
+    for moment, idx, r in timed:
+        while last_idx < idx:  # carry occupancy through the hours without events
+            out.hours[last_idx].occupancy_end = occupancy
+            last_idx += 1
+            out.hours[last_idx].occupancy_peak = occupancy
+        h = out.hours[idx]
+        is_open = hours.is_open(moment.astimezone(tz))
+        per_door = h.doors.setdefault(r.door, [0, 0, 0])
+        counting = occ_from is not None and moment >= occ_from
+        if not r.directional:
+            h.undirected += r.count
+            per_door[2] += r.count
+            if is_open:
+                h.undirected_open += r.count
+        elif r.direction == "in":
+            h.entries += r.count
+            per_door[0] += r.count
+            if is_open:
+                h.entries_open += r.count
+            if counting:
+                occupancy += r.count
         else:
-            bucket.exits += row.count
-            summary.occupancy = max(0, summary.occupancy - row.count)
-        summary.peak_occupancy = max(summary.peak_occupancy, summary.occupancy)
-    for ts, door in staff_scans:
-        bucket = summary.hours.setdefault((door, local_hour(ts, tz)), Bucket())
-        bucket.staff += 1
-    return summary
+            h.exits += r.count
+            per_door[1] += r.count
+            if counting:
+                occupancy = max(0, occupancy - r.count)
+        h.occupancy_peak = max(h.occupancy_peak, occupancy)
+        out.occupancy_peak = max(out.occupancy_peak, occupancy)
+    while last_idx < len(slots):
+        out.hours[last_idx].occupancy_end = occupancy
+        last_idx += 1
+        if last_idx < len(slots):
+            out.hours[last_idx].occupancy_peak = occupancy
+    out.occupancy = occupancy
+    for ts, _door in staff_scans:
+        moment = parse_ts(ts)
+        idx = int((moment - first).total_seconds() // 3600)
+        if 0 <= idx < len(slots) and hours.is_open(moment.astimezone(tz)):
+            out.hours[idx].staff += 1
+    return out
 
 
 class VisitWindows:

@@ -46,6 +46,35 @@ def ingester_from_config(cfg, secrets: SecretResolver):
     return Ingester(settings, lambda: open_hq_store(cfg.database, secrets))
 
 
+def feed_worker_from_config(cfg, secrets: SecretResolver, ingester):
+    """The feed worker of `hq run`, publishing with the ingester's MQTT client (None if off)."""
+    if not cfg.feeds.enabled:
+        return None
+    from hq.backends import open_hq_store
+    from hq.feed_cli import windows_of
+    from hq.feed_worker import FeedSettings, FeedWorker
+
+    def publish(topic: str, payload: bytes, retain: bool) -> bool:
+        info = ingester.client.publish(topic, payload, qos=1, retain=retain)
+        try:
+            info.wait_for_publish(10)
+        except (RuntimeError, ValueError):
+            return False
+        return info.is_published()
+
+    f = cfg.feeds
+    settings = FeedSettings(
+        interval_s=f.interval_s,
+        today_every_s=f.today_every_s,
+        settle_max_s=f.settle_max_s,
+        provisional_s=f.provisional_s,
+        housekeeping_s=f.housekeeping_s,
+        unconsented_ttl_h=cfg.privacy.unconsented_ttl_h,
+        windows=windows_of(cfg),
+    )
+    return FeedWorker(lambda: open_hq_store(cfg.database, secrets), publish, settings)
+
+
 @click.group("hq")
 def hq_group() -> None:
     """Head office: ingest store events over MQTT, import stores, profiles and transactions."""
@@ -76,7 +105,43 @@ def run(config: Path, log_level: str) -> None:
             raise SystemExit(1)
         return ingester.status_line()
 
+    feeds = feed_worker_from_config(cfg, SecretResolver.from_environ(config), ingester)
     ingester.start()
+    if feeds is not None:
+        feeds.start()
     serve(check, stop, f"ingester {cfg.hq.id}")
+    if feeds is not None:
+        feeds.stop()
     ingester.stop()
-    click.echo(json.dumps(ingester.stats.__dict__ | {"gaps": len(ingester.stats.gaps)}), err=True)
+    this_run = ingester.stats.__dict__ | {"gaps": len(ingester.stats.gaps)}
+    # Counters of this process only; the lifetime figures are the database's own.
+    click.echo(json.dumps({"this_run": this_run, "lifetime": lifetime_counts(ingester)}), err=True)
+
+
+def lifetime_counts(ingester) -> dict | str:
+    """Totals over every ingester and restart, from the database (`hq_stores`)."""
+    try:
+        store = ingester.store_factory()
+    except Exception as exc:  # the database may be the reason we stop
+        return f"unavailable: {exc}"
+    try:
+        marks = store.marks().values()
+    except Exception as exc:
+        return f"unavailable: {exc}"
+    finally:
+        store.close()
+    return {
+        "stores": len(marks),
+        "events": sum(m.events for m in marks),
+        "duplicates": sum(m.duplicates for m in marks),
+    }
+
+
+def _register() -> None:
+    from hq.feed_cli import export_subject, feed, forget
+
+    for command in (feed, forget, export_subject):
+        hq_group.add_command(command)
+
+
+_register()

@@ -79,6 +79,49 @@ class PrivacySection(Section, kw_only=True):
     ] = 400
 
 
+class FeedsSection(Section, kw_only=True):
+    enabled: Annotated[
+        bool, described("run the rollup and publish feeds from this process (one runs at a time)")
+    ] = True
+    interval_s: Annotated[
+        float, described("how often dirty buckets are recomputed and published", ge=0.05, le=60)
+    ] = 1.0
+    today_every_s: Annotated[
+        float,
+        described(
+            "a store's running day is recomputed at most this often (past days at once)",
+            ge=0,
+            le=3600,
+        ),
+    ] = 15.0
+    settle_max_s: Annotated[
+        float,
+        described(
+            "while a store's batches keep arriving, wait this long at most before recomputing",
+            ge=0,
+            le=60,
+        ),
+    ] = 4.0
+    provisional_s: Annotated[
+        float, described("how often provisional buckets are re-checked", ge=1, le=3600)
+    ] = 60.0
+    housekeeping_s: Annotated[
+        float, described("how often expired pseudonyms are deleted", ge=1, le=86400)
+    ] = 600.0
+    visit_window_min: Annotated[
+        int,
+        described("a receipt this long after an identified visit is its purchase", ge=5, le=1440),
+    ] = 120
+    online_before_days: Annotated[
+        int,
+        described("online-to-offline: active online this many days before the visit", ge=1, le=365),
+    ] = 30
+    online_after_days: Annotated[
+        int,
+        described("offline-to-online: ordered online this many days after the visit", ge=1, le=90),
+    ] = 7
+
+
 class HqConfig(Section, kw_only=True):
     hq: Annotated[HqSection, described("this head-office process")] = msgspec.field(
         default_factory=HqSection
@@ -95,6 +138,9 @@ class HqConfig(Section, kw_only=True):
     )
     privacy: Annotated[PrivacySection, described("retention and consent rules")] = msgspec.field(
         default_factory=PrivacySection
+    )
+    feeds: Annotated[FeedsSection, described("visitor and conversion feeds")] = msgspec.field(
+        default_factory=FeedsSection
     )
 
 

@@ -35,6 +35,7 @@ import paho.mqtt.client as mqtt
 from hq.storage import HqStore, StoreUnavailable
 from hq.triage import Work, triage
 from sync import wire
+from sync.link import LinkState, lost_reason
 from sync.mqtt import connect_persistent, make_client
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ class Ingester:
         self._last_resend: dict[str, float] = {}
         self.subscribed = threading.Event()
         self.shared_topic = f"$share/{wire.SHARE_GROUP}/{wire.PREFIX}/+/up/events"
+        self.link = LinkState("ingest", f"{settings.host}:{settings.port}", log)
         self.client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
@@ -122,6 +124,7 @@ class Ingester:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
+        client.on_connect_fail = lambda *_: self.link.failed("cannot reach the broker")
         return client
 
     def _on_subscribe(self, client, userdata, mid, reasons, properties) -> None:
@@ -136,13 +139,19 @@ class Ingester:
         if reason.is_failure:
             self.stats.last_error = f"broker refused connection: {reason}"
             log.error("ingest: %s", self.stats.last_error)
+            self.link.failed(self.stats.last_error)
             return
+        self.link.up()
         self.stats.connected = True
         client.subscribe([(self.shared_topic, 1), (f"{wire.PREFIX}/+/up/state", 1)])
 
     def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
         self.stats.connected = False
         self.subscribed.clear()
+        if self._stop.is_set():
+            self.link.stopping()
+        else:
+            self.link.down(lost_reason(reason))
 
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
         self._inbox.put(msg)
@@ -189,7 +198,7 @@ class Ingester:
         if not st.database_ok:
             state = st.last_error
         elif not st.connected:
-            state = "not connected to the broker" + (f" ({st.last_error})" if st.last_error else "")
+            state = f"not connected to the broker ({self.link.last_error or self.link.reason})"
         else:
             state = "ingesting"
         line = (

@@ -14,6 +14,7 @@ READ COMMITTED transaction:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from hq.imports.bulk import PgBulk
 from hq.imports.profiles import ProfileRecord
 from hq.imports.stores import StoreRecord
 from hq.imports.transactions import TransactionRecord
+from hq.ingest_marks import mark_ingested
 from hq.sql import dead_letter_dicts, dead_letter_params, shared_sql, state_params
 from hq.storage import (
     EventRow,
@@ -103,7 +105,19 @@ def _results(cur: psycopg.Cursor) -> Iterator[tuple[str, int]]:
 class PgHqStore:
     """HQ events, watermarks and store states in a PostgreSQL database."""
 
-    def __init__(self, dsn: str, *, connect_timeout_s: int = 10, lock_timeout_s: int = 30) -> None:
+    dialect = "postgresql"
+    placeholder = "%s"
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        connect_timeout_s: int = 10,
+        lock_timeout_s: int = 30,
+        feed_marks: bool = True,
+    ) -> None:
+        # Off only in bench/hq_feed.py, to measure ingest without feed upkeep.
+        self.feed_marks = feed_marks
         self._dsn = dsn
         self._connect_timeout_s = connect_timeout_s
         self._lock_timeout_s = lock_timeout_s
@@ -137,6 +151,27 @@ class PgHqStore:
                     yield cur
             except psycopg.OperationalError as exc:
                 # Server down or restarting, connection lost, lock_timeout: an outage.
+                raise _unavailable(exc) from exc
+
+    def transaction(self):
+        """A write transaction yielding a cursor."""
+        return self._tx()
+
+    def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        """Rows of one read statement."""
+        with self._tx() as cur:
+            return cur.execute(sql, tuple(params)).fetchall()
+
+    def checkpoint(self) -> None:
+        """Rewrite the tables that held erased pseudonyms, so no dead copy stays on disk."""
+        with self._lock:
+            try:
+                for table in ("hq_visits", "hq_profile_keys", "hq_transaction_keys"):
+                    self._conn.execute(f"VACUUM FULL {table}")
+                # CHECKPOINT needs superuser or pg_checkpoint; the rewrite is what counts.
+                with contextlib.suppress(errors.InsufficientPrivilege):
+                    self._conn.execute("CHECKPOINT")
+            except psycopg.OperationalError as exc:
                 raise _unavailable(exc) from exc
 
     def _migrate(self) -> None:
@@ -175,6 +210,8 @@ class PgHqStore:
         with self._tx() as cur:
             batch = _rows_json.encode(rows).decode()
             inserted = dict(cur.execute(_INSERT, (received_at, batch)).fetchall())
+            if self.feed_marks:
+                mark_ingested(cur, "%s", rows, received_at)
             cur.execute(
                 "INSERT INTO hq_stores (store) SELECT s FROM unnest(%s::text[]) AS s ORDER BY s"
                 " ON CONFLICT DO NOTHING",

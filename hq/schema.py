@@ -20,6 +20,7 @@ _TYPES: dict[Dialect, dict[str, str]] = {
         "without_rowid": " WITHOUT ROWID",
         "real": "REAL",
         "false": "0",
+        "true": "1",
     },
     "postgresql": {
         "bigint": "BIGINT",
@@ -28,6 +29,7 @@ _TYPES: dict[Dialect, dict[str, str]] = {
         "without_rowid": "",
         "real": "DOUBLE PRECISION",
         "false": "false",
+        "true": "true",
     },
 }
 
@@ -144,6 +146,61 @@ _MIGRATIONS: list[list[str]] = [
             kind TEXT NOT NULL,
             key TEXT NOT NULL,
             PRIMARY KEY (kind, key)
+        )""",
+    ],
+    # v3: identified visits (pseudonyms kept apart from the events), dirty hours, feeds.
+    [
+        # One row per valid visit.identified event. The pseudonym lives only here (the
+        # stored event's data has it removed), so erasure and expiry delete it in one
+        # place; customer_id is the consented link, recomputed by the rollup.
+        """CREATE TABLE IF NOT EXISTS hq_visits (
+            store TEXT NOT NULL,
+            seq {bigint} NOT NULL,
+            ts TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            pseudonym TEXT,
+            customer_id TEXT,
+            purchases INTEGER,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (store, seq)
+        )""",
+        "CREATE INDEX IF NOT EXISTS hq_visits_pseudonym ON hq_visits (key_id, pseudonym)",
+        "CREATE INDEX IF NOT EXISTS hq_visits_customer ON hq_visits (customer_id)",
+        "CREATE INDEX IF NOT EXISTS hq_visits_received ON hq_visits (received_at)",
+        # Events of a boot whose clock was not yet synchronised: found fast for re-basing.
+        "CREATE INDEX IF NOT EXISTS hq_events_unsynced ON hq_events (store, boot_id, seq)"
+        " WHERE clock_ok = {false}",
+        # (store, UTC hour 'YYYY-MM-DDTHH') touched by an ingest, written in its transaction.
+        # No unique key on purpose: two ingesters marking the same hour never wait on each
+        # other; the rollup reads, de-duplicates and deletes exactly the rows it read.
+        """CREATE TABLE IF NOT EXISTS hq_dirty (
+            id {serial_pk},
+            store TEXT NOT NULL,
+            hour TEXT NOT NULL
+        )""",
+        # Feed buckets: period 'hour' or 'day'; start = UTC start 'YYYY-MM-DDTHH:MMZ';
+        # label = local start with offset (hour) or the local date (day); day = local date.
+        """CREATE TABLE IF NOT EXISTS hq_feed (
+            store TEXT NOT NULL,
+            period TEXT NOT NULL,
+            start TEXT NOT NULL,
+            label TEXT NOT NULL,
+            day TEXT NOT NULL,
+            figures TEXT NOT NULL,
+            provisional {bool} NOT NULL,
+            revision INTEGER NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (store, period, start)
+        )""",
+        "CREATE INDEX IF NOT EXISTS hq_feed_day ON hq_feed (period, day)",
+        "CREATE INDEX IF NOT EXISTS hq_feed_provisional ON hq_feed (store, day)"
+        " WHERE provisional = {true}",
+        # Buckets changed and not yet published on MQTT.
+        """CREATE TABLE IF NOT EXISTS hq_feed_outbox (
+            store TEXT NOT NULL,
+            period TEXT NOT NULL,
+            start TEXT NOT NULL,
+            PRIMARY KEY (store, period, start)
         )""",
     ],
 ]

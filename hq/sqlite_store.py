@@ -20,6 +20,7 @@ from hq.imports.bulk import SqliteBulk
 from hq.imports.profiles import ProfileRecord
 from hq.imports.stores import StoreRecord
 from hq.imports.transactions import TransactionRecord
+from hq.ingest_marks import mark_ingested
 from hq.sql import dead_letter_dicts, dead_letter_params, shared_sql, state_params
 from hq.storage import (
     EventRow,
@@ -58,7 +59,14 @@ ORDER BY store, door, hour
 class SqliteHqStore:
     """HQ events, watermarks and store states in one SQLite file."""
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
+    dialect = "sqlite"
+    placeholder = "?"
+
+    def __init__(
+        self, path: Path, *, busy_timeout_s: float = 30.0, feed_marks: bool = True
+    ) -> None:
+        # Off only in bench/hq_feed.py, to measure ingest without feed upkeep.
+        self.feed_marks = feed_marks
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE … COMMIT).
@@ -69,6 +77,8 @@ class SqliteHqStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         # An ack goes back to the store once we commit: the commit must survive power loss.
         self._conn.execute("PRAGMA synchronous=FULL")
+        # Deleted rows are overwritten, so an erased pseudonym is gone from the file.
+        self._conn.execute("PRAGMA secure_delete=ON")
         self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         try:
             self._migrate()
@@ -93,6 +103,18 @@ class SqliteHqStore:
                 if self._conn.in_transaction:
                     self._conn.rollback()
                 raise StoreUnavailable(f"SQLite: {exc}") from exc
+
+    def transaction(self):
+        """A write transaction (BEGIN IMMEDIATE … COMMIT) yielding a cursor."""
+        return self._write()
+
+    def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        """Rows of one read statement."""
+        return self._read(sql, tuple(params))
+
+    def checkpoint(self) -> None:
+        """Move the WAL into the database file and truncate it (after an erasure)."""
+        self._read("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._lock:
@@ -138,6 +160,8 @@ class SqliteHqStore:
                 )
                 inserted = cur.rowcount
                 dups = len(group) - inserted
+                if self.feed_marks:
+                    mark_ingested(cur, "?", group, received_at)
                 cur.execute(
                     "INSERT INTO hq_stores (store) VALUES (?) ON CONFLICT DO NOTHING", (store,)
                 )

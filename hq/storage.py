@@ -10,6 +10,7 @@ PostgreSQL (pg_store.py) serves several ingesters writing one database.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -54,6 +55,10 @@ class EventRow(msgspec.Struct, frozen=True):
     boot_id: str
     # Set when the payload failed validation: kept (for contiguity) but excluded from feeds.
     error: str | None = None
+    # A visit.identified event's pseudonym, taken out of `data` (hq/identities.py): it is
+    # stored only in hq_visits, where erasure and expiry can delete it.
+    key_id: str | None = None
+    pseudonym: str | None = None
 
 
 @dataclass
@@ -222,8 +227,9 @@ def state_json(state: StoreState) -> str:
 
 
 def dead_letter_text(payload: bytes) -> str:
-    """A refused payload as storable text: first 64 KiB, undecodable bytes and NULs replaced."""
-    return clean_text(payload[:MAX_DEAD_LETTER_BYTES].decode("utf-8", errors="replace"))
+    """A refused payload as storable text: first 64 KiB, bad bytes, NULs and pseudonyms replaced."""
+    text = clean_text(payload[:MAX_DEAD_LETTER_BYTES].decode("utf-8", errors="replace"))
+    return mask_pseudonyms(text)
 
 
 def clean_text(text: str) -> str:
@@ -246,3 +252,16 @@ def make_mark(row: Sequence[Any]) -> StoreMark:
         state_at=state_at,
         last_batch_at=last_batch,
     )
+
+
+_PSEUDONYM = re.compile(r"[0-9a-fA-F]{64}")
+PSEUDONYM_MASK = "<pseudonym removed>"
+
+
+def mask_pseudonyms(text: str) -> str:
+    """Text with anything shaped like a pseudonym (64 hex digits) replaced.
+
+    Dead letters and invalid events are kept for diagnosis; a pseudonym in them could
+    not be found again by erasure or expiry, so it never gets stored.
+    """
+    return _PSEUDONYM.sub(PSEUDONYM_MASK, text) if len(text) >= 64 else text

@@ -19,8 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from edge.events import decode_data
-from hq.storage import EventRow
+import msgspec
+
+from edge.events import Payload, VisitIdentified, decode_data
+from hq.storage import EventRow, mask_pseudonyms
 from sync import wire
 
 
@@ -62,11 +64,18 @@ def rows_from_batch(batch: wire.Batch) -> tuple[list[EventRow], int]:
     rows, bad = [], 0
     for ev in batch.events:
         error = None
+        raw = bytes(ev.data)
+        data = raw.decode("utf-8", "replace")
+        key_id = pseudonym = None
         try:
-            decode_data(ev.type, bytes(ev.data))
+            payload = decode_data(ev.type, raw)
         except ValueError as exc:
-            error = str(exc)[:500]
+            error = mask_pseudonyms(str(exc)[:500])
+            data = mask_pseudonyms(data)
             bad += 1
+        else:
+            if getattr(payload, "pseudonym", None) is not None:
+                data, key_id, pseudonym = split_identity(payload)
         rows.append(
             EventRow(
                 store=batch.store,
@@ -75,13 +84,29 @@ def rows_from_batch(batch: wire.Batch) -> tuple[list[EventRow], int]:
                 type=ev.type,
                 ts=ev.ts,
                 device=ev.device,
-                data=bytes(ev.data).decode("utf-8", "replace"),
+                data=data,
                 clock_ok=ev.clock_ok,
                 boot_id=ev.boot_id,
                 error=error,
+                key_id=key_id,
+                pseudonym=pseudonym,
             )
         )
     return rows, bad
+
+
+def split_identity(payload: Payload) -> tuple[str, str | None, str | None]:
+    """(data without the pseudonym, key id, pseudonym) for an event carrying one.
+
+    Only a visit.identified keeps its pseudonym (for matching, in hq_visits); a scan's or
+    an order's is dropped at the door of head office: the feeds do not need it.
+    """
+    fields = msgspec.to_builtins(payload)
+    pseudonym = fields.pop("pseudonym", None)
+    data = msgspec.json.encode(fields).decode()
+    if isinstance(payload, VisitIdentified):
+        return data, payload.key_id, pseudonym
+    return data, None, None
 
 
 def triage(messages: Iterable[Message], max_batch_bytes: int = wire.MAX_BATCH_BYTES) -> Work:

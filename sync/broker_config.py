@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sync.wire import CHAIN
+
 TOPIC_ROOT = "touchpoint/v1"
 USER_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
@@ -126,6 +128,8 @@ def make_spec(
     for kind, name in named:
         if not USER_ID.fullmatch(name):
             problems.append(f"{kind} {name!r}: expected 1-32 characters of A-Z a-z 0-9 _ -")
+        elif name == CHAIN:
+            problems.append(f"{kind} {name!r}: reserved for the chain roll-up's feed topics")
         elif name in seen:
             # A store called like an HQ user would get HQ's ACL: refuse any clash.
             problems.append(f"{kind} {name!r}: named twice (users must be unique)")

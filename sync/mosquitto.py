@@ -53,6 +53,10 @@ class MosquittoProcess:
         self.port = port or free_port()
         self.config_path = self.workdir / "mosquitto.conf"
         self.log_path = self.workdir / "mosquitto.log"
+        # Where the broker's stderr goes (configs with `log_dest stderr` log there). A
+        # file, not a pipe: nobody reads a pipe while the broker runs, and a verbose
+        # broker would block once the pipe is full.
+        self.stderr_path = self.workdir / "mosquitto.stderr"
         if config_text is None:
             config_text = self._default_config(persistence) + extra_config
         self.config_path.write_text(config_text)
@@ -96,15 +100,16 @@ class MosquittoProcess:
         """Start the broker and wait until it accepts TCP connections."""
         if self.running:
             return self
-        self._proc = subprocess.Popen(
-            [find_mosquitto(), "-c", str(self.config_path)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        with open(self.stderr_path, "ab") as stderr:
+            self._proc = subprocess.Popen(
+                [find_mosquitto(), "-c", str(self.config_path)],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
+                err = self.stderr_path.read_text(errors="replace")
                 log = self.log_path.read_text() if self.log_path.exists() else ""
                 raise BrokerError(f"mosquitto exited with {self._proc.returncode}: {err}{log}")
             try:
@@ -132,8 +137,6 @@ class MosquittoProcess:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(timeout=timeout)
-        if self._proc.stderr:
-            self._proc.stderr.close()
         self._proc = None
 
     def __enter__(self) -> MosquittoProcess:

@@ -36,6 +36,7 @@ from edge.db import connect
 from edge.events import Event
 from sync import wire
 from sync.downlink import DownlinkApplier
+from sync.link import LinkState, lost_reason
 from sync.mqtt import connect_persistent, make_client
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ class Uplink:
         self._thread: threading.Thread | None = None
         self._downlink: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.downlink = DownlinkApplier()
+        self._state_error = ""
+        self.link = LinkState("uplink", f"{settings.host}:{settings.port}", log)
         self.client = self._make_client()
 
     # -- MQTT client -------------------------------------------------------------------
@@ -118,6 +121,7 @@ class Uplink:
         client.max_queued_messages_set(max(s.max_inflight * 2, 16))
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
         client.on_message = self._on_message
         client.on_publish = self._on_publish
         return client
@@ -126,11 +130,13 @@ class Uplink:
         if reason.is_failure:
             self.stats.last_error = f"broker refused connection: {reason}"
             log.error("uplink: %s", self.stats.last_error)
+            self.link.failed(self.stats.last_error)
             return
         with self._lock:
             self._connected = True
             self._reset = True
             self._inflight.clear()
+        self.link.up()
         self.stats.connects += 1
         self.stats.connected = True
         client.subscribe(wire.topic(self.s.store, "down", "#"), qos=1)
@@ -140,8 +146,17 @@ class Uplink:
         with self._lock:
             self._connected = False
         self.stats.connected = False
-        if reason.is_failure:
-            self.stats.last_error = f"disconnected: {reason}"
+        if self._stop.is_set():
+            self.link.stopping()
+            return
+        why = lost_reason(reason)
+        self.stats.last_error = why
+        self.link.down(why)
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        # paho does not say why; a refused TCP connection, no route or a timeout.
+        self.stats.last_error = "cannot reach the broker (no answer or connection refused)"
+        self.link.failed(self.stats.last_error)
 
     def _on_publish(self, client, userdata, mid, reason, properties) -> None:
         with self._lock:
@@ -270,6 +285,10 @@ class Uplink:
                 acked = rewind - 1
                 self._save_acked(conn, acked)
                 self.stats.acked = acked
+            if now >= next_local:
+                # Also (above all) while offline: `edge status` must show the outage.
+                next_local = now + 2.0
+                self._save_progress(conn, acked, self._last_seq(conn), cursor)
             if not connected:
                 continue
             if reset or (rewind is not None and rewind < cursor):
@@ -285,9 +304,6 @@ class Uplink:
                 cursor, live = acked + 1, None
                 self.stats.rewinds += 1
                 last_progress, ack_timeout = now, min(ack_timeout * 2, 600.0)
-            if now >= next_local:
-                next_local = now + 2.0
-                self._save_progress(conn, acked, last_seq, cursor)
             if now >= next_state:
                 next_state = now + self.s.state_interval_s
                 self._publish_state(conn, acked, last_seq)
@@ -417,7 +433,7 @@ class Uplink:
             rate = (recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
         outbox = max(0, last_seq - acked)
         progress = {
-            "connected": self.stats.connected,
+            **self.link.snapshot(),
             "acked": acked,
             "sent_through": cursor - 1,
             "outbox": outbox,
@@ -428,10 +444,7 @@ class Uplink:
             "rewinds": self.stats.rewinds,
             "updated": time.time(),
         }
-        conn.execute(
-            "INSERT OR REPLACE INTO state (key, value, updated) VALUES ('uplink', ?, ?)",
-            (json.dumps(progress), time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())),
-        )
+        self._write_state(conn, "uplink", json.dumps(progress))
 
     @staticmethod
     def _last_seq(conn: sqlite3.Connection) -> int:
@@ -443,12 +456,24 @@ class Uplink:
         row = conn.execute("SELECT value FROM state WHERE key = 'hq_acked_seq'").fetchone()
         return int(row[0]) if row else 0
 
-    @staticmethod
-    def _save_acked(conn: sqlite3.Connection, acked: int) -> None:
-        conn.execute(
-            "INSERT OR REPLACE INTO state (key, value, updated) VALUES ('hq_acked_seq', ?, ?)",
-            (str(acked), time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())),
-        )
+    def _save_acked(self, conn: sqlite3.Connection, acked: int) -> None:
+        self._write_state(conn, "hq_acked_seq", str(acked))
+
+    def _write_state(self, conn: sqlite3.Connection, key: str, value: str) -> None:
+        """Save a state key; a full disk or a long lock must not kill the drain thread."""
+        try:
+            conn.execute(
+                "INSERT OR REPLACE INTO state (key, value, updated) VALUES (?, ?, ?)",
+                (key, value, time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())),
+            )
+        except sqlite3.OperationalError as exc:
+            # Kept in memory and written again next time: a lost hq_acked_seq only
+            # means resending what HQ already has (it drops duplicates).
+            if str(exc) != self._state_error:
+                log.warning("uplink: cannot save %s (will retry): %s", key, exc)
+            self._state_error = str(exc)
+        else:
+            self._state_error = ""
 
 
 def uplink_factory(cfg, secrets, version: str = ""):

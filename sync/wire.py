@@ -20,6 +20,9 @@ MAX_BATCH_BYTES = 256 * 1024
 # HQ ingesters share `$share/{SHARE_GROUP}/touchpoint/v1/+/up/events`; the broker's
 # access rules grant that group, and no other, to the HQ users only.
 SHARE_GROUP = "hq"
+# The chain roll-up's place in the topic tree (touchpoint/v1/_chain/feed/…): no store
+# may take this id, or its feed and the chain's would share topics.
+CHAIN = "_chain"
 STORE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _TOPIC_RE = re.compile(r"^touchpoint/v1/([A-Za-z0-9_-]{1,32})/(.+)$")
 

@@ -29,3 +29,11 @@ def test_demo_headless_prints_an_exact_summary(tmp_path):
         assert store["entries"] == store["sensor_in"] == store["hq_in"] > 0
         assert store["exits"] == store["sensor_out"] == store["hq_out"]
         assert store["hq_acked"] == store["last_seq"]
+        # Head office's feed for the day matches what the simulation knows happened, and
+        # the store's own visitor count.
+        feed, truth = store["feed"], store["truth"]
+        assert {k: feed[k] for k in truth} == truth
+        assert feed["visitors"] == store["visitors"] == store["sensor_in"]
+        assert feed["identified_visits"] > 0 and feed["matched_visits"] > 0
+    assert summary["imports"]["profiles"]["rejected"] == 0
+    assert summary["imports"]["transactions"]["imported"] > 0

@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -28,10 +29,12 @@ from edge.config import load_store_config
 from edge.configtree import SecretResolver
 from edge.identity import issue_token
 from edge.status import store_status
+from hq.feed_worker import FeedSettings, FeedWorker
 from hq.ingest import Ingester, IngestSettings
 from hq.sqlite_store import SqliteHqStore
 from sync.mosquitto import MosquittoProcess
 from sync.uplink import uplink_factory
+from touchpoint import demo_hq as dh
 
 STORE_TEMPLATE = """
 [store]
@@ -100,11 +103,15 @@ class SimulatedStore:
     customers: list[str] = field(default_factory=list)
     token_key: bytes = b""
 
+    chain_key: bytes = b""
+    scanned: set[str] = field(default_factory=set)  # customers identified at the door
+    receipts: list[dict] = field(default_factory=list)
+
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         d = self.root
         (d / "dev").mkdir(parents=True, exist_ok=True)
-        chain = self.rng.randbytes(32).hex().encode()
+        chain = self.chain_key or self.rng.randbytes(32).hex().encode()
         self.token_key = self.rng.randbytes(32).hex().encode()
         (d / "chain-key-k1").write_bytes(chain)
         (d / "app-token-key").write_bytes(self.token_key)
@@ -148,19 +155,40 @@ class SimulatedStore:
         for _ in range(arrivals):
             door = self.main if self.rng.random() < 0.8 else self.side
             door.cross("in")
-            self.inside.append(
-                (sim_now + self.rng.uniform(300, 2400), "main" if door is self.main else "side")
-            )
             roll = self.rng.random()
+            card = None
             if door is self.main and roll < 0.25:
-                self.scanner.scan(self.rng.choice(self.customers), "]E0")
+                card = self.rng.choice(self.customers)
+                if self.scanner.scan(card, "]E0"):
+                    self.scanned.add(card)
             elif door is self.main and roll < 0.30:
                 customer = f"app-{self.rng.randrange(500)}"
-                self.scanner.scan(issue_token(self.token_key, customer, wall_now), "]Q1")
+                if self.scanner.scan(issue_token(self.token_key, customer, wall_now), "]Q1"):
+                    self.scanned.add(customer)
+            self.inside.append(
+                (
+                    sim_now + self.rng.uniform(300, 2400),
+                    "main" if door is self.main else "side",
+                    card,
+                )
+            )
         leaving = [p for p in self.inside if p[0] <= sim_now]
         self.inside = [p for p in self.inside if p[0] > sim_now]
-        for _, door in leaving:
+        for _, door, card in leaving:
             (self.main if door == "main" and self.rng.random() < 0.8 else self.side).cross("out")
+            if self.rng.random() < 0.35:  # bought something at the till on the way out
+                self.receipts.append(
+                    {
+                        "id": f"{self.store}-r{len(self.receipts) + 1}",
+                        "store": self.store,
+                        "ts": _iso_now(),
+                        "type": "sale",
+                        "net_amount": f"{self.rng.randrange(500, 12000) / 100:.2f}",
+                        "currency": "EUR",
+                        "items": self.rng.randrange(1, 6),
+                        "loyalty_number": card if card and self.rng.random() < 0.8 else "",
+                    }
+                )
 
     def _poisson(self, lam: float) -> int:
         k, p, limit = 0, 1.0, math.exp(-lam)
@@ -204,6 +232,11 @@ class SimulatedStore:
             dev.close()
 
 
+def _iso_now() -> str:
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}+00:00"
+
+
 def hq_totals(hq_db: Path) -> dict[str, dict[str, int]]:
     """Per-store entries, exits and acked seq as head office has them."""
     store = SqliteHqStore(hq_db)
@@ -239,14 +272,35 @@ def run_demo(
         IngestSettings(client_id="demo-hq", host=broker.host, port=broker.port, gap_timeout_s=5.0),
         lambda: SqliteHqStore(hq_db),
     )
-    ingester.start()
-    ingester.subscribed.wait(10)
+    feeds = FeedWorker(
+        lambda: SqliteHqStore(hq_db),
+        lambda topic, payload, retain: _publish(ingester, topic, payload, retain),
+        FeedSettings(interval_s=0.5, provisional_s=5.0, settle_max_s=2.0),
+    )
+    chain_key = random.Random(seed).randbytes(32).hex().encode()
     sims = [
         SimulatedStore(
-            f"demo-{i + 1:03d}", root / f"store-{i + 1}", seed + i, mqtt_port=broker.port
+            f"demo-{i + 1:03d}",
+            root / f"store-{i + 1}",
+            seed + i,
+            mqtt_port=broker.port,
+            chain_key=chain_key,
         )
         for i in range(stores)
     ]
+    registry, profiles, known = dh.master_data(sims, seed)
+    imported = dh.import_files(
+        hq_db,
+        root,
+        {"k1": chain_key},
+        {
+            "stores": dh.write_jsonl(root / "stores.jsonl", registry),
+            "profiles": dh.write_jsonl(root / "profiles.jsonl", profiles),
+        },
+    )
+    ingester.start()
+    ingester.subscribed.wait(10)
+    feeds.start()
     try:
         for sim in sims:
             sim.start()
@@ -259,12 +313,47 @@ def run_demo(
             if all(hq.get(s.store, {}).get("acked", -1) == s.status()["last_seq"] for s in sims):
                 break
             time.sleep(0.2)
+        # The nightly import: the tills' receipts and the web shop's orders.
+        orders, buyers = dh.online_orders(sims, known, seed)
+        receipts = [r for sim in sims for r in sim.receipts] + orders
+        imported |= dh.import_files(
+            hq_db,
+            root,
+            {"k1": chain_key},
+            {"transactions": dh.write_jsonl(root / "transactions.jsonl", receipts)},
+        )
+        _wait_for_feeds(feeds)
     finally:
         for sim in sims:
             sim.stop()
+        feeds.stop()
         ingester.stop()
         broker.stop()
-    return _summarise(sims, hq_totals(hq_db), root, minutes, headless, echo)
+    feed = {
+        sim.store: (dh.feed_totals(hq_db, sim.store, ZoneInfo(sim.cfg.store.timezone)),
+                    dh.truth(sim, known, buyers))
+        for sim in sims
+    }  # fmt: skip
+    return _summarise(sims, hq_totals(hq_db), feed, imported, root, minutes, headless, echo)
+
+
+def _publish(ingester: Ingester, topic: str, payload: bytes, retain: bool) -> bool:
+    info = ingester.client.publish(topic, payload, qos=1, retain=retain)
+    try:
+        info.wait_for_publish(5)
+    except (RuntimeError, ValueError):
+        return False
+    return info.is_published()
+
+
+def _wait_for_feeds(feeds: FeedWorker, timeout: float = 30.0) -> None:
+    """Until the feed worker has had a pass with nothing left to do."""
+    deadline = time.monotonic() + timeout
+    feeds.idle.clear()
+    while time.monotonic() < deadline and not feeds.idle.wait(0.2):
+        pass
+    feeds.idle.clear()
+    feeds.idle.wait(max(0.0, deadline - time.monotonic()))
 
 
 def _simulate(sims, minutes, speed, headless, hq_db, echo) -> None:
@@ -295,19 +384,21 @@ def _simulate(sims, minutes, speed, headless, hq_db, echo) -> None:
         time.sleep(tick)
 
 
-def _summarise(sims, hq, root, minutes, headless, echo) -> dict:
+def _summarise(sims, hq, feed, imported, root, minutes, headless, echo) -> dict:
     summary = {"workdir": str(root), "simulated_minutes": minutes, "stores": {}}
+    summary["imports"] = imported
     exact = True
     for sim in sims:
         st = sim.status()
         h = hq.get(sim.store, {"in": 0, "out": 0, "acked": 0})
-        ok = (
+        got, want = feed[sim.store]
+        counts_ok = (
             (st["entries"], st["exits"])
             == (st["sensor_in"], st["sensor_out"])
             == (h["in"], h["out"])
-        )
-        ok = ok and h["acked"] == st["last_seq"]
-        exact &= ok
+        ) and h["acked"] == st["last_seq"]
+        feed_ok = all(got[k] == want[k] for k in dh.FIGURES) and got["visitors"] == st["visitors"]
+        exact &= counts_ok and feed_ok
         keys = (
             "entries",
             "exits",
@@ -321,7 +412,9 @@ def _summarise(sims, hq, root, minutes, headless, echo) -> dict:
             "hq_in": h["in"],
             "hq_out": h["out"],
             "hq_acked": h["acked"],
-            "exact": ok,
+            "feed": {k: v for k, v in got.items() if k != "this_hour"},
+            "truth": want,
+            "exact": counts_ok and feed_ok,
         }
     summary["exact"] = exact
     if headless:
@@ -334,7 +427,14 @@ def _summarise(sims, hq, root, minutes, headless, echo) -> dict:
                 f" out {s['exits']}; HQ in {s['hq_in']} out {s['hq_out']} (acked {s['hq_acked']}"
                 f" of {s['last_seq']}): {verdict}"
             )
-        echo(f"databases and configs in {root}")
+        echo("")
+        echo(
+            "Head-office feeds (touchpoint/v1/{store}/feed/day and /hour), against the simulation:"
+        )
+        for store in summary["stores"]:
+            for line in dh.feed_lines(store, *feed[store]):
+                echo(line)
+        echo(f"databases, configs and import files in {root}")
     return summary
 
 

@@ -42,6 +42,21 @@ file = "chain-key"
     return path
 
 
+def terabee_and_scanner(tmp: Path) -> str:
+    """`[[devices]]` tables: a Terabee at `tmp/by-id-terabee`, a scanner at `tmp/by-id-scanner`."""
+    return f"""
+[[devices]]
+type = "terabee"
+name = "door-main"
+port = "{tmp / "by-id-terabee"}"
+[[devices]]
+type = "serial_scanner"
+name = "scan-door"
+port = "{tmp / "by-id-scanner"}"
+duplicate_window_ms = 0
+"""
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
     """Poll `predicate` until true; fail the test with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout

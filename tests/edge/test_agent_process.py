@@ -13,21 +13,8 @@ import time
 from devices.emulators.scanner import ScannerEmulator, with_check_digit
 from devices.emulators.terabee import TerabeeEmulator
 from tests.edge.agent_support import door_totals, wait_for, write_store_config
+from tests.edge.agent_support import terabee_and_scanner as devices
 from tests.support import touchpoint, touchpoint_process
-
-
-def devices(tmp):
-    return f"""
-[[devices]]
-type = "terabee"
-name = "door-main"
-port = "{tmp / "by-id-terabee"}"
-[[devices]]
-type = "serial_scanner"
-name = "scan-door"
-port = "{tmp / "by-id-scanner"}"
-duplicate_window_ms = 0
-"""
 
 
 def spawn(config, env=None, log=None):

@@ -143,8 +143,18 @@ def test_conf_has_the_security_and_queue_settings(tmp_path):
 
 @pytest.mark.parametrize(
     "stores",
-    [("a/b",), ("+",), ("#",), ("a b",), ("x" * 33,), ("ok", "ok"), ("hq",), ()],
-    ids=["slash", "plus", "hash", "space", "too-long", "duplicate", "clashes-with-hq", "none"],
+    [("a/b",), ("+",), ("#",), ("a b",), ("x" * 33,), ("ok", "ok"), ("hq",), (), ("_chain",)],
+    ids=[
+        "slash",
+        "plus",
+        "hash",
+        "space",
+        "too-long",
+        "duplicate",
+        "clashes-with-hq",
+        "none",
+        "chain-feed-reserved",
+    ],
 )
 def test_bad_store_ids_are_rejected(tmp_path, stores):
     with pytest.raises(BrokerConfigError):
@@ -273,6 +283,7 @@ class Broker:
     tls: int
     ca_file: str
     passwords: dict[str, str]
+    log_path: Path  # the broker's stderr, where the generated config logs
 
     def peer(self, user: str | None, client_id: str, *, tls: bool = False, **kw) -> Peer:
         """A client logged in as `user` with that user's generated password."""
@@ -283,7 +294,7 @@ class Broker:
 
 @contextlib.contextmanager
 def generated_broker(
-    *extra_args: str, hand_added: dict[str, str] | None = None
+    *extra_args: str, hand_added: dict[str, str] | None = None, conf_extra: str = ""
 ) -> Iterator[Broker]:
     """Mosquitto on exactly the generated mosquitto.conf, with a make-ca.sh certificate.
 
@@ -313,12 +324,12 @@ def generated_broker(
             )  # fmt: skip
             assert added.returncode == 0, added.stderr
             passwords[user] = password
-        conf = (out / "mosquitto.conf").read_text()
+        conf = (out / "mosquitto.conf").read_text() + conf_extra
         # workdir=out: the broker is started on the generated file itself.
         process = MosquittoProcess(out, port=plain, config_text=conf)
         assert process.config_path == out / "mosquitto.conf"
         with process:
-            yield Broker(plain, tls, str(out / "tls" / "ca.crt"), passwords)
+            yield Broker(plain, tls, str(out / "tls" / "ca.crt"), passwords, process.stderr_path)
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -642,3 +653,29 @@ def test_real_uplink_and_ingester_through_the_secured_broker(broker, peers, tmp_
     finally:
         uplink.stop()
         ingester.stop()
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["generated", "log_type_debug"])
+def test_what_the_broker_log_shows_of_forged_publishes(peers, debug):
+    # docs/broker.md: mosquitto 2.0 logs a refused PUBLISH only at log_type debug,
+    # which also logs every packet of every client; the generated config leaves it
+    # off, and the doc says how to turn it on to investigate.
+    with generated_broker(conf_extra="log_type debug\n" if debug else "") as running:
+        a = online(peers, running.peer(A, A))
+        assert a.publish(topic(B, "up/events"), b"forged").value == NOT_AUTHORIZED
+        control = b'{"commands":[{"command":"listClients"}]}'
+        assert a.publish("$CONTROL/dynamic-security/v1", control).value == NOT_AUTHORIZED
+        assert a.subscribe(topic(B, "down/#"))[0].value == NOT_AUTHORIZED
+        assert accepted(a.publish(topic(A, "up/events"), b"marker"))
+        a.close()
+        log = running.log_path.read_text()  # stderr is unbuffered: every line is there
+    assert f"as {A} (p5" in log  # the log works: the connection is there either way
+    denied = [ln for ln in log.splitlines() if "Denied PUBLISH" in ln]
+    if not debug:
+        assert denied == [], denied
+        return
+    assert len(denied) == 2, denied
+    assert f"from {A}" in denied[0] and f"'{topic(B, 'up/events')}'" in denied[0]
+    assert "'$CONTROL/dynamic-security/v1'" in denied[1]
+    # A refused SUBSCRIBE leaves no trace even then (its SUBACK line has no reason code).
+    assert not [ln for ln in log.splitlines() if "denied" in ln.lower() and "SUBSCRIBE" in ln]

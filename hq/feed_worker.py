@@ -1,0 +1,231 @@
+"""The feed worker of `hq run`: rollup, MQTT feed publishing and privacy housekeeping.
+
+One thread with its own database connection:
+- every `interval_s`: resolve changes and recompute dirty store-days (hq/rollup.py),
+  then publish every changed bucket;
+- every `provisional_s`: finalise buckets whose hour ended (or store came back);
+- every `housekeeping_s`: delete pseudonyms of unconsented visits past the TTL.
+
+Publishing: each changed bucket goes to `touchpoint/v1/{store}/feed/{hour|day}` (QoS 1).
+A store's newest bucket is retained, so a reader that joins late gets the current
+state; revisions of older buckets are sent unretained, so a connected reader sees
+every revision without an old bucket replacing the retained newest one. The chain
+roll-up goes to `touchpoint/v1/_chain/feed/{hour|day}` the same way. A bucket leaves
+`hq_feed_outbox` only after the broker acknowledged its message.
+
+With several `hq run` processes on PostgreSQL, one worker runs at a time: each tries
+a session advisory lock and only its holder works (the others stand by).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from hq.db import Db
+from hq.facts import Windows
+from hq.feeds import CHAIN, bucket_row, chain_feed
+from hq.privacy import expire_pseudonyms
+from hq.rollup import Rollup
+from hq.storage import HqStore, StoreUnavailable
+from sync import wire
+
+log = logging.getLogger(__name__)
+_WORKER_LOCK = 0x7470_6677  # "tpfw": one feed worker per PostgreSQL database
+
+Publish = Callable[[str, bytes, bool], bool]  # (topic, payload, retain) -> broker acked
+
+
+@dataclass
+class FeedSettings:
+    """How often the worker does each job, and the privacy periods."""
+
+    interval_s: float = 1.0
+    today_every_s: float = 0.0  # a day not over yet: recomputed at most this often
+    settle_max_s: float = 0.0  # wait for a store-day's marks to stop arriving, at most this
+    provisional_s: float = 60.0
+    housekeeping_s: float = 600.0
+    unconsented_ttl_h: float = 24.0
+    windows: Windows = field(default_factory=Windows)
+
+
+@dataclass
+class FeedStats:
+    """What the worker has done (for logs and status)."""
+
+    passes: int = 0
+    days: int = 0
+    buckets_changed: int = 0
+    published: int = 0
+    expired_pseudonyms: int = 0
+    active: bool = False
+    last_error: str = ""
+
+
+def feed_topic(store: str, period: str) -> str:
+    """The MQTT topic of a store's (or the chain's) feed."""
+    return f"{wire.PREFIX}/{store}/feed/{period}"
+
+
+def feed_payload(row: dict[str, Any]) -> bytes:
+    """A feed row as the MQTT payload (docs/wire.md)."""
+    return json.dumps({"v": 1} | row, separators=(",", ":")).encode()
+
+
+class FeedWorker:
+    """Runs the rollup, the publisher and housekeeping in one thread."""
+
+    def __init__(
+        self,
+        store_factory: Callable[[], HqStore],
+        publish: Publish,
+        settings: FeedSettings | None = None,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.store_factory = store_factory
+        self.publish = publish
+        self.s = settings or FeedSettings()
+        self.now = now
+        self.stats = FeedStats()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.idle = threading.Event()  # set after a pass that found nothing to do
+
+    def start(self) -> None:
+        """Start the worker thread."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="hq-feeds", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the pass in hand and stop."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        store = None
+        last_prov = last_house = 0.0
+        while not self._stop.is_set():
+            try:
+                if store is None:
+                    store = self.store_factory()
+                    db = Db(store)
+                    rollup = Rollup(
+                        db,
+                        self.s.windows,
+                        now=self.now,
+                        today_every_s=self.s.today_every_s,
+                        settle_max_s=self.s.settle_max_s,
+                    )
+                if not self._elected(store):
+                    self._stop.wait(5.0)
+                    continue
+                mono = time.monotonic()
+                result = rollup.run_once()
+                if mono - last_prov >= self.s.provisional_s:
+                    rollup.refresh_provisional()
+                    last_prov = mono
+                published = self.publish_outbox(db)
+                if mono - last_house >= self.s.housekeeping_s:
+                    self.stats.expired_pseudonyms += expire_pseudonyms(
+                        db, self.s.unconsented_ttl_h, self.now(), self.s.windows
+                    )
+                    last_house = mono
+                self.stats.passes += 1
+                self.stats.days += result.days
+                self.stats.buckets_changed += result.changed
+                self.stats.last_error = ""
+                if result.days or published:
+                    self.idle.clear()
+                    continue  # more may be waiting
+                self.idle.set()
+            except StoreUnavailable as exc:
+                self.stats.last_error = f"database unavailable: {exc}"
+                log.warning("feeds: %s; retrying", self.stats.last_error)
+                if store is not None:
+                    store.close()
+                store = None
+            self._stop.wait(self.s.interval_s)
+        if store is not None:
+            store.close()
+
+    def _elected(self, store: HqStore) -> bool:
+        """Whether this process runs the feeds (always on SQLite; one lock holder on PostgreSQL)."""
+        if self.stats.active or getattr(store, "dialect", "sqlite") != "postgresql":
+            self.stats.active = True
+            return True
+        (got,) = store.query("SELECT pg_try_advisory_lock(%s)", (_WORKER_LOCK,))[0]
+        self.stats.active = bool(got)
+        if got:
+            log.info("feeds: this process runs the rollup and publishes the feeds")
+        return self.stats.active
+
+    def publish_outbox(self, db: Db) -> int:
+        """Publish every queued bucket (and the chain buckets they change); how many sent."""
+        queued = db.q(
+            "SELECT store, period, start FROM hq_feed_outbox ORDER BY store, period, start LIMIT 5000"
+        )
+        if not queued:
+            return 0
+        sent = 0
+        chain_days: dict[str, set[str]] = {"hour": set(), "day": set()}
+        done = []
+        by_key: dict[tuple[str, str], list[str]] = {}
+        for store, period, start in queued:
+            by_key.setdefault((store, period), []).append(start)
+        for (store, period), starts in by_key.items():
+            (newest,) = db.q(
+                "SELECT max(start) FROM hq_feed WHERE store = ? AND period = ?", (store, period)
+            )[0]
+            for start in starts:
+                rows = db.q(
+                    "SELECT label, day, figures, provisional, revision FROM hq_feed"
+                    " WHERE store = ? AND period = ? AND start = ?",
+                    (store, period, start),
+                )
+                if rows:
+                    label, day, fig, prov, rev = rows[0]
+                    row = bucket_row(
+                        store, period, start, label, day, json.loads(fig), bool(prov), int(rev)
+                    )
+                    if not self.publish(
+                        feed_topic(store, period), feed_payload(row), start == newest
+                    ):
+                        return sent  # the broker did not take it: keep it queued
+                    sent += 1
+                    chain_days[period].add(day)
+                done.append((store, period, start))
+        sent += self._publish_chain(db, chain_days)
+        with db.tx() as tx:
+            tx.executemany(
+                "DELETE FROM hq_feed_outbox WHERE store = ? AND period = ? AND start = ?", done
+            )
+        self.stats.published += sent
+        return sent
+
+    def _publish_chain(self, db: Db, days: dict[str, set[str]]) -> int:
+        sent = 0
+        for period, labels in days.items():
+            if not labels:
+                continue
+            (newest,) = db.q("SELECT max(day) FROM hq_feed WHERE period = ?", (period,))[0]
+            for label in sorted(labels):
+                d = date.fromisoformat(label)
+                rows = chain_feed(db, period, d, d)
+                for i, row in enumerate(rows):
+                    retain = label == newest and i == len(rows) - 1
+                    self.publish(feed_topic(CHAIN, period), feed_payload(row), retain)
+                    sent += 1
+        return sent

@@ -1,0 +1,128 @@
+"""Reading the feeds: a store's buckets or the chain roll-up, with every figure derived.
+
+One row shape for every consumer (`touchpoint hq feed`, the MQTT feed topics, the
+web API): bucket identity (`store`, `period`, `start` in UTC, local `label`, local
+`day`), `revision`, `provisional`, `unregistered`, then the figures of
+docs/metrics.md. The chain roll-up adds up its stores' counts (days by local date,
+hours by UTC hour) and derives the ratios again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+import msgspec
+
+from edge.visits import day_bounds
+from hq.db import Db
+from hq.facts import store_info
+from hq.metrics import derive, sum_figures
+from sync.wire import CHAIN
+
+HEAD = ("store", "period", "start", "label", "day", "revision", "provisional", "unregistered")
+
+
+def bucket_row(
+    store: str,
+    period: str,
+    start: str,
+    label: str,
+    day: str,
+    figures: dict[str, Any],
+    provisional: bool,
+    revision: int,
+) -> dict[str, Any]:
+    """One feed row: identity, revision, flags, then every figure."""
+    return {
+        "store": store,
+        "period": period,
+        "start": start,
+        "label": label,
+        "day": day,
+        "revision": revision,
+        "provisional": provisional,
+        "unregistered": bool(figures.get("unregistered", False)),
+    } | derive(period, figures)
+
+
+def store_feed(db: Db, store: str, period: str, first: date, last: date) -> list[dict[str, Any]]:
+    """A store's buckets for local days first..last (inclusive), in time order."""
+    tz = store_info(db, store).tz
+    lo = day_bounds(first, tz)[0].strftime("%Y-%m-%dT%H:%MZ")
+    hi = day_bounds(last, tz)[1].strftime("%Y-%m-%dT%H:%MZ")
+    rows = db.q(
+        "SELECT start, label, day, figures, provisional, revision FROM hq_feed"
+        " WHERE store = ? AND period = ? AND start >= ? AND start < ? ORDER BY start",
+        (store, period, lo, hi),
+    )
+    return [
+        bucket_row(store, period, start, label, day, _decode(fig), bool(prov), int(rev))
+        for start, label, day, fig, prov, rev in rows
+    ]
+
+
+def chain_feed(db: Db, period: str, first: date, last: date) -> list[dict[str, Any]]:
+    """The chain roll-up: days by local date, hours by UTC hour, over every store."""
+    rows = db.q(
+        "SELECT start, day, figures, provisional, revision FROM hq_feed"
+        " WHERE period = ? AND day >= ? AND day <= ?",
+        (period, first.isoformat(), last.isoformat()),
+    )
+    groups: dict[str, list[tuple[str, dict, bool, int]]] = {}
+    for start, day, fig, prov, rev in rows:
+        key = day if period == "day" else start
+        groups.setdefault(key, []).append((day, _decode(fig), bool(prov), int(rev)))
+    out = []
+    for key in sorted(groups):
+        members = groups[key]
+        figures = sum_figures(f for _, f, _, _ in members)
+        figures.pop("unregistered", None)
+        day = min(d for d, _, _, _ in members)
+        out.append(
+            bucket_row(
+                CHAIN,
+                period,
+                key if period == "hour" else day,
+                key,
+                day,
+                figures,
+                any(p for _, _, p, _ in members),
+                sum(r for _, _, _, r in members),
+            )
+            | {"stores": len(members)}
+        )
+    return out
+
+
+_decode = msgspec.json.Decoder(dict).decode
+
+
+def to_csv(rows: Iterable[dict[str, Any]]) -> str:
+    """Feed rows as CSV: one column per figure, door counts as a JSON column."""
+    rows = list(rows)
+    if not rows:
+        return ""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {
+                k: json.dumps(v, sort_keys=True) if isinstance(v, dict) else _cell(v)
+                for k, v in row.items()
+            }
+        )
+    return buf.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
