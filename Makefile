@@ -54,6 +54,7 @@ bench: venv
 	$(BIN)/python bench/camera_speed.py
 	$(BIN)/python bench/camera_accuracy.py
 	$(BIN)/python bench/sync_drain.py
+	$(BIN)/python bench/hq_import.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

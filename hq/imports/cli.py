@@ -65,11 +65,12 @@ def run_import_command(kind_name: str, file: Path, config: Path) -> None:
             summary = run_import(
                 file, kind, FIELDS[kind_name], now=_now, on_reject=reject, progress=bar.update
             )
-    except (OSError, SourceError) as exc:
-        click.echo(
-            f"{file}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}",
-            err=True,
-        )
+    except SourceError as exc:
+        click.echo(f"{file}: {exc}", err=True)
+        raise SystemExit(2) from None
+    except OSError as exc:
+        # The input, or the rejected-rows file beside it (a read-only directory).
+        click.echo(f"{exc.filename or file}: {exc.strerror or exc}", err=True)
         raise SystemExit(2) from None
     except StoreUnavailable as exc:
         click.echo(f"{file}: database failed, import incomplete (run it again): {exc}", err=True)

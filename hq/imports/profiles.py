@@ -7,13 +7,12 @@ for a rejected row repeats one.
 
 from __future__ import annotations
 
-import json
 import re
 
 import msgspec
 
 from edge.identity import Pseudonymiser, normalise_loyalty
-from hq.imports.fields import Bad, external_id, id_list, moment, text
+from hq.imports.fields import Bad, external_id, has_control, id_list, moment, text
 
 # Column order of hq_profiles (without updated_at), the order `values()` gives.
 COLUMNS = (
@@ -31,6 +30,7 @@ STATUSES = ("granted", "denied", "withdrawn")
 # Input field per purpose: (status column, time column) in hq_profiles.
 PURPOSES = {"instore_recognition": "recognition", "marketing": "marketing"}
 _LOYALTY = re.compile(r"[0-9A-Za-z]{4,64}")
+_json = msgspec.json.Encoder().encode
 
 
 class ProfileRecord(msgspec.Struct, frozen=True):
@@ -83,14 +83,16 @@ def loyalty_keys(
 ) -> list[tuple[str, str]]:
     """(key_id, pseudonym) of a row's loyalty number under every key; [] when absent."""
     raw = row.get(name)
-    if raw is None or raw == "":
+    if not raw:
         return []
-    if not isinstance(raw, str):
+    if type(raw) is not str:
         raise Bad(f"{name}: expected text")
+    number = normalise_loyalty(raw.strip())
     # The reason never quotes the number: it may be a real one, mistyped.
-    if not _LOYALTY.fullmatch(normalise_loyalty(raw.strip())):
+    if not _LOYALTY.fullmatch(number):
         raise Bad(f"{name}: not a loyalty number (4-64 letters or digits; spaces, dashes allowed)")
-    return [(kid, p) for p, kid in pseudonymiser.every_key("loyalty", raw.strip())]
+    # Already normalised, so every_key's own normalisation finds nothing to remove.
+    return [(kid, p) for p, kid in pseudonymiser.every_key("loyalty", number)]
 
 
 def _app_keys(pseudonymiser: Pseudonymiser, row: dict) -> list[tuple[str, str]]:
@@ -100,7 +102,7 @@ def _app_keys(pseudonymiser: Pseudonymiser, row: dict) -> list[tuple[str, str]]:
     if not isinstance(raw, str):
         raise Bad("app_id: expected text")
     raw = raw.strip()
-    if not raw or len(raw) > 128 or any(ord(c) < 32 for c in raw):
+    if not raw or len(raw) > 128 or has_control(raw):
         raise Bad("app_id: not an app id (1-128 printable characters)")
     return [(kid, p) for p, kid in pseudonymiser.every_key("app", raw)]
 
@@ -121,7 +123,7 @@ def parse_profile(row: dict, line: int, pseudonymiser: Pseudonymiser) -> Profile
         marketing=marketing,
         marketing_at=marketing_at,
         last_online_at=moment(row, "last_online_at", date_ok=True, required=False),
-        wishlist=json.dumps(id_list(row, "wishlist"), separators=(",", ":")),
-        recently_viewed=json.dumps(id_list(row, "recently_viewed"), separators=(",", ":")),
+        wishlist=_json(id_list(row, "wishlist")).decode(),
+        recently_viewed=_json(id_list(row, "recently_viewed")).decode(),
         keys=tuple(sorted(keys)),
     )

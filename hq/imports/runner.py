@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from edge.identity import Pseudonymiser
+from hq.imports import stores
 from hq.imports.fields import Bad
 from hq.imports.profiles import parse_profile
 from hq.imports.source import ENCODING, Reader, Row, file_format, rejected_path
@@ -24,20 +25,9 @@ from hq.imports.stores import parse_store
 from hq.imports.transactions import parse_transaction
 from hq.storage import HqStore, ImportCounts
 
-KINDS = ("stores", "profiles", "transactions")
 # Input fields per kind: the CSV columns and the JSONL keys (docs/imports.md).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "stores": (
-        "store",
-        "name",
-        "timezone",
-        "hours",
-        "exceptions",
-        "doors",
-        "lat",
-        "lon",
-        "staff_count",
-    ),
+    "stores": stores.COLUMNS,
     "profiles": (
         "customer_id",
         "first_name",
@@ -62,7 +52,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "loyalty_number",
     ),
 }
-BATCH_ROWS = 5_000
+BATCH_ROWS = 20_000
 
 
 @dataclass
@@ -101,8 +91,6 @@ class Summary:
     unchanged: int = 0
     rejected: int = 0
     rejected_file: Path | None = None
-    rows: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         """The final summary line."""
@@ -122,7 +110,6 @@ class _Run:
         self.pending: list[tuple[int, str, str]] = []  # (line, text, reason)
 
     def add(self, row: Row) -> None:
-        self.summary.rows += 1
         if row.fields is None:
             self.pending.append((row.line, row.text, row.error or "unreadable"))
             return
@@ -149,8 +136,6 @@ class _Run:
             self.out.write(self.reader.header)  # the CSV header, so the file imports again
         for line, text, reason in sorted(self.pending):
             self.summary.rejected += 1
-            key = reason.split(":", 1)[0]
-            self.summary.reasons[key] = self.summary.reasons.get(key, 0) + 1
             self.on_reject(line, reason)
             self.out.write(text if text.endswith("\n") else text + "\n")
         self.pending = []

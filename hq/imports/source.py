@@ -9,6 +9,7 @@ import at the first bad byte.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +43,12 @@ def file_format(path: Path) -> str:
     return fmt
 
 
+# surrogateescape turns each undecodable byte into a lone surrogate.
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def _undecodable(text: str) -> bool:
-    # surrogateescape turns each undecodable byte into a lone surrogate.
-    return any("\udc80" <= c <= "\udcff" for c in text)
+    return _SURROGATE.search(text) is not None
 
 
 class Reader:

@@ -27,8 +27,33 @@ def _stored(cur: Any, bulk: Bulk, sql: str, column: str, ids: list) -> list[tupl
     return cur.execute(sql.format(cond=bulk.in_list(column)), (bulk.list_param(ids),)).fetchall()
 
 
+def _stored_rows(
+    cur: Any, bulk: Bulk, table: str, columns: tuple[str, ...], ids: list
+) -> dict[str, tuple]:
+    """id -> stored row (in `columns` order, the id first) for those of `ids` in `table`."""
+    sql = f"SELECT {', '.join(columns)} FROM {table} WHERE {{cond}}"
+    return {row[0]: tuple(row) for row in _stored(cur, bulk, sql, columns[0], ids)}
+
+
 def _changes(cur: Any, bulk: Bulk, kind: str, keys: list[str]) -> None:
     bulk.insert(cur, "hq_changes", _CHANGE, [(kind, k) for k in keys], "ON CONFLICT DO NOTHING")
+
+
+def _replace_keys(
+    cur: Any,
+    bulk: Bulk,
+    table: tuple[str, str, tuple[str, ...]],
+    owners: list[str],
+    rows: list[tuple],
+    tail: str = "",
+) -> None:
+    """Make `rows` the whole key set of each owner: (table, owner column, columns)."""
+    name, owner_column, columns = table
+    if owners:
+        cur.execute(
+            f"DELETE FROM {name} WHERE {bulk.in_list(owner_column)}", (bulk.list_param(owners),)
+        )
+        bulk.insert(cur, name, columns, rows, tail)
 
 
 def _upsert_tail(key: str, columns: tuple[str, ...]) -> str:
@@ -39,16 +64,7 @@ def _upsert_tail(key: str, columns: tuple[str, ...]) -> str:
 def write_stores(cur: Any, bulk: Bulk, records: list[StoreRecord], now: str) -> ImportCounts:
     """Upsert registry rows that are new or differ; mark them ('store', id) in hq_changes."""
     cols = stores.COLUMNS
-    old = {
-        row[0]: tuple(row)
-        for row in _stored(
-            cur,
-            bulk,
-            f"SELECT {', '.join(cols)} FROM hq_store_registry WHERE {{cond}}",
-            "store",
-            [r.store for r in records],
-        )
-    }
+    old = _stored_rows(cur, bulk, "hq_store_registry", cols, [r.store for r in records])
     changed = [r.values() for r in records if old.get(r.store) != r.values()]
     bulk.insert(
         cur,
@@ -78,16 +94,7 @@ def write_profiles(cur: Any, bulk: Bulk, records: list[ProfileRecord], now: str)
     """Upsert changed profiles, replace their key sets, keep online activity; mark changes."""
     cols = profiles.COLUMNS
     ids = [r.customer_id for r in records]
-    old = {
-        row[0]: tuple(row)
-        for row in _stored(
-            cur,
-            bulk,
-            f"SELECT {', '.join(cols)} FROM hq_profiles WHERE {{cond}}",
-            "customer_id",
-            ids,
-        )
-    }
+    old = _stored_rows(cur, bulk, "hq_profiles", cols, ids)
     old_keys: dict[str, set[tuple[str, str, str]]] = {}
     for cid, kid, pseudonym, kind in _stored(
         cur,
@@ -121,19 +128,15 @@ def write_profiles(cur: Any, bulk: Bulk, records: list[ProfileRecord], now: str)
         [(*row, now) for row in rows],
         _upsert_tail("customer_id", cols),
     )
-    if rekeyed:
-        cur.execute(
-            f"DELETE FROM hq_profile_keys WHERE {bulk.in_list('customer_id')}",
-            (bulk.list_param([r.customer_id for r in rekeyed]),),
-        )
-        bulk.insert(
-            cur,
-            "hq_profile_keys",
-            _KEY_COLUMNS,
-            [(kid, p, r.customer_id, kind) for r in rekeyed for kid, p, kind in r.keys],
-            "ON CONFLICT (key_id, pseudonym) DO UPDATE SET customer_id = excluded.customer_id,"
-            " kind = excluded.kind",
-        )
+    _replace_keys(
+        cur,
+        bulk,
+        ("hq_profile_keys", "customer_id", _KEY_COLUMNS),
+        [r.customer_id for r in rekeyed],
+        [(kid, p, r.customer_id, kind) for r in rekeyed for kid, p, kind in r.keys],
+        "ON CONFLICT (key_id, pseudonym) DO UPDATE SET customer_id = excluded.customer_id,"
+        " kind = excluded.kind",
+    )
     bulk.insert(
         cur, "hq_online_activity", ("customer_id", "at"), activity, "ON CONFLICT DO NOTHING"
     )
@@ -178,12 +181,7 @@ def write_transactions(
     records = [r for r in records if r.store in known]
     cols = transactions.COLUMNS
     ids = [r.id for r in records]
-    old = {
-        row[0]: tuple(row)
-        for row in _stored(
-            cur, bulk, f"SELECT {', '.join(cols)} FROM hq_transactions WHERE {{cond}}", "id", ids
-        )
-    }
+    old = _stored_rows(cur, bulk, "hq_transactions", cols, ids)
     old_keys: dict[str, set[tuple[str, str]]] = {}
     for txn, kid, pseudonym in _stored(
         cur,
@@ -202,17 +200,13 @@ def write_transactions(
         [(*row, now) for row in rows],
         _upsert_tail("id", cols),
     )
-    if rekeyed:
-        cur.execute(
-            f"DELETE FROM hq_transaction_keys WHERE {bulk.in_list('txn_id')}",
-            (bulk.list_param([r.id for r in rekeyed]),),
-        )
-        bulk.insert(
-            cur,
-            "hq_transaction_keys",
-            ("txn_id", "key_id", "pseudonym"),
-            [(r.id, kid, p) for r in rekeyed for kid, p in r.keys],
-        )
+    _replace_keys(
+        cur,
+        bulk,
+        ("hq_transaction_keys", "txn_id", ("txn_id", "key_id", "pseudonym")),
+        [r.id for r in rekeyed],
+        [(r.id, kid, p) for r in rekeyed for kid, p in r.keys],
+    )
     changed = sorted({row[0] for row in rows} | {r.id for r in rekeyed})
     _changes(cur, bulk, "txn", changed)
     return ImportCounts(

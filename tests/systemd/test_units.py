@@ -11,7 +11,7 @@ import pytest
 
 from tests.support import ROOT
 
-UNITS = sorted((ROOT / "systemd").glob("*.service"))
+UNITS = sorted([*(ROOT / "systemd").glob("*.service"), *(ROOT / "systemd").glob("*.timer")])
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
@@ -19,9 +19,11 @@ def test_unit_verifies_cleanly(unit: Path, tmp_path: Path):
     analyze = shutil.which("systemd-analyze")
     assert analyze, "systemd-analyze is missing (make test installs systemd)"
     # verify checks that ExecStart binaries exist: point them at this venv's python.
-    text = unit.read_text().replace("/opt/touchpoint/.venv/bin/touchpoint", sys.executable)
+    # Every unit is copied, so a timer finds the service it starts.
+    for each in UNITS:
+        text = each.read_text().replace("/opt/touchpoint/.venv/bin/touchpoint", sys.executable)
+        (tmp_path / each.name).write_text(text)
     copy = tmp_path / unit.name
-    copy.write_text(text)
     result = subprocess.run(
         [analyze, "verify", str(copy)], capture_output=True, text=True, timeout=60
     )
@@ -61,3 +63,49 @@ def test_hq_unit_hardening():
     ):
         assert line in lines, line
     assert any(line.startswith("WatchdogSec=") for line in lines)
+
+
+def test_import_unit_and_timer():
+    lines = (ROOT / "systemd/touchpoint-hq-import.service").read_text().splitlines()
+    for line in (
+        "Type=oneshot",
+        "User=touchpoint-hq",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=true",
+        "ExecStartPre=/opt/touchpoint/.venv/bin/touchpoint config check /etc/touchpoint/hq.toml",
+    ):
+        assert line in lines, line
+    assert any("touchpoint hq import" in line for line in lines if line.startswith("ExecStart="))
+    timer = (ROOT / "systemd/touchpoint-hq-import.timer").read_text().splitlines()
+    assert "Persistent=true" in timer and any(t.startswith("OnCalendar=") for t in timer)
+
+
+def test_import_unit_runs_each_file_and_fails_on_rejects(tmp_path: Path):
+    # The ExecStart shell line, run as systemd would (with $$ unescaped), against a stand-in
+    # `touchpoint` that records its arguments and rejects rows of profiles.
+    line = next(
+        x
+        for x in (ROOT / "systemd/touchpoint-hq-import.service").read_text().splitlines()
+        if x.startswith("ExecStart=")
+    )
+    script = line.removeprefix("ExecStart=/bin/sh -c ").strip("'").replace("$$", "$")
+    fake = tmp_path / "touchpoint"
+    fake.write_text(
+        f'#!/bin/sh\necho "$@" >> {tmp_path}/calls\n[ "$3" = profiles ] && exit 1\nexit 0\n'
+    )
+    fake.chmod(0o755)
+    script = script.replace("/opt/touchpoint/.venv/bin/touchpoint", str(fake))
+    imports = tmp_path / "import"
+    imports.mkdir()
+    for name in ("stores.csv", "profiles.jsonl", "transactions.csv"):
+        (imports / name).write_text("x\n")
+    done = subprocess.run(
+        ["/bin/sh", "-c", script], env={"IMPORT_DIR": str(imports)}, capture_output=True, timeout=30
+    )
+    assert done.returncode == 1
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert [c.split()[1:3] for c in calls] == [
+        ["import", "stores"],
+        ["import", "profiles"],
+        ["import", "transactions"],
+    ]
