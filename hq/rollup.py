@@ -181,6 +181,9 @@ class Rollup:
                 )
                 out |= {(s, t[:13]) for s, t in visits}
             return out
+        if kind == "hour":  # 'store|YYYY-MM-DDTHH': a bucket a change left
+            store, _, hour = key.partition("|")
+            return {(store, hour)} if store != "online" and hour else set()
         if kind == "store":
             self._drop_foreign_days(tx, key)
             rows = tx.execute(

@@ -209,6 +209,16 @@ def write_transactions(
     )
     changed = sorted({row[0] for row in rows} | {r.id for r in rekeyed})
     _changes(cur, bulk, "txn", changed)
+    # A receipt moved to another store or hour leaves its old bucket too: name that
+    # hour, since the 'txn' change above only finds where the receipt is now.
+    moved = sorted(
+        {
+            f"{old[r[0]][1]}|{old[r[0]][2][:13]}"
+            for r in rows
+            if r[0] in old and old[r[0]][1:3] != r[1:3]
+        }
+    )
+    _changes(cur, bulk, "hour", moved)
     return ImportCounts(
         imported=len(changed), unchanged=len(records) - len(changed), rejected=rejected
     )

@@ -91,3 +91,38 @@ def test_a_day_still_receiving_batches_waits_for_them_to_stop(hq_store):
     log.door("2026-06-01T09:01:00.000Z", count=1)
     deliver(hq_store, "s1", log.payloads(log.events[-1:]))
     assert capped.run_once().days == 1  # still arriving, but waited long enough
+
+
+def test_a_receipt_moved_by_a_later_import_leaves_its_old_bucket(hq_store):
+    from edge.identity import Pseudonymiser
+    from hq.imports.stores import parse_store
+    from hq.imports.transactions import parse_transaction
+
+    ps = Pseudonymiser({"k1": b"k" * 32}, "k1")
+    now = "2026-06-03T00:00:00.000Z"
+    hq_store.import_stores(
+        [
+            parse_store(
+                {"store": "s1", "name": "S", "timezone": "UTC", "hours": "mon-sun 00:00-24:00"}, 1
+            )
+        ],
+        now,
+    )
+    db = Db(hq_store)
+    rollup = Rollup(db, now=lambda: LATER)
+
+    def receipt(ts):
+        row = {"id": "r1", "store": "s1", "ts": ts, "type": "sale", "net_amount": "5.00",
+               "currency": "EUR", "items": 1}  # fmt: skip
+        assert not hq_store.import_transactions(
+            [parse_transaction(row, 1, ps, "EUR")], now
+        ).rejected
+        rollup.run_once()
+
+    receipt("2026-06-01T10:00:00+00:00")
+    receipt("2026-06-02T10:00:00+00:00")  # the till's clock was a day off: corrected
+    days = store_feed(db, "s1", "day", date(2026, 6, 1), date(2026, 6, 2))
+    assert [(d["day"], d["transactions"], d["revision"]) for d in days] == [
+        ("2026-06-01", 0, 2),
+        ("2026-06-02", 1, 1),
+    ]
