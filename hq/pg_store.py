@@ -24,16 +24,12 @@ import psycopg
 from psycopg import errors
 
 from hq import schema
-from hq.imports import writer
 from hq.imports.bulk import PgBulk
-from hq.imports.profiles import ProfileRecord
-from hq.imports.stores import StoreRecord
-from hq.imports.transactions import TransactionRecord
+from hq.imports.writer import ImportWrites
 from hq.ingest_marks import mark_ingested
 from hq.sql import dead_letter_dicts, dead_letter_params, shared_sql, state_params
 from hq.storage import (
     EventRow,
-    ImportCounts,
     IngestOutcome,
     StoreMark,
     StoreUnavailable,
@@ -68,7 +64,6 @@ WITH inserted AS (
 SELECT store, count(*) FROM inserted GROUP BY store
 """
 _rows_json = msgspec.json.Encoder()
-_BULK = PgBulk()
 _SQL = shared_sql("%s")
 
 _DOOR_COUNTS = """
@@ -102,9 +97,10 @@ def _results(cur: psycopg.Cursor) -> Iterator[tuple[str, int]]:
             return
 
 
-class PgHqStore:
+class PgHqStore(ImportWrites):
     """HQ events, watermarks and store states in a PostgreSQL database."""
 
+    bulk = PgBulk()
     dialect = "postgresql"
     placeholder = "%s"
 
@@ -307,21 +303,6 @@ class PgHqStore:
         with self._tx() as cur:
             rows = cur.execute(_SQL.events, (store, after_seq, limit)).fetchall()
         return [(int(q), i, t, d) for q, i, t, d in rows]
-
-    def import_stores(self, records: list[StoreRecord], now: str) -> ImportCounts:
-        """Upsert registry rows in one transaction (hq/imports/writer.py)."""
-        with self._tx() as cur:
-            return writer.write_stores(cur, _BULK, records, now)
-
-    def import_profiles(self, records: list[ProfileRecord], now: str) -> ImportCounts:
-        """Upsert profiles, their key sets and online activity in one transaction."""
-        with self._tx() as cur:
-            return writer.write_profiles(cur, _BULK, records, now)
-
-    def import_transactions(self, records: list[TransactionRecord], now: str) -> ImportCounts:
-        """Upsert transactions of registered stores in one transaction; others rejected."""
-        with self._tx() as cur:
-            return writer.write_transactions(cur, _BULK, records, now)
 
     def close(self) -> None:
         """Release the connection."""

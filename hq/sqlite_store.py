@@ -15,16 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hq import schema
-from hq.imports import writer
 from hq.imports.bulk import SqliteBulk
-from hq.imports.profiles import ProfileRecord
-from hq.imports.stores import StoreRecord
-from hq.imports.transactions import TransactionRecord
+from hq.imports.writer import ImportWrites
 from hq.ingest_marks import mark_ingested
 from hq.sql import dead_letter_dicts, dead_letter_params, shared_sql, state_params
 from hq.storage import (
     EventRow,
-    ImportCounts,
     IngestOutcome,
     StoreMark,
     StoreUnavailable,
@@ -40,7 +36,6 @@ _INSERT = (
     "INSERT INTO hq_events (store, seq, id, type, ts, device, data, clock_ok, boot_id, error,"
     " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (store, seq) DO NOTHING"
 )
-_BULK = SqliteBulk()
 _SQL = shared_sql("?")
 
 _DOOR_COUNTS = """
@@ -56,9 +51,10 @@ ORDER BY store, door, hour
 """
 
 
-class SqliteHqStore:
+class SqliteHqStore(ImportWrites):
     """HQ events, watermarks and store states in one SQLite file."""
 
+    bulk = SqliteBulk()
     dialect = "sqlite"
     placeholder = "?"
 
@@ -226,21 +222,6 @@ class SqliteHqStore:
         """(seq, id, type, data) of a store's events above `after_seq`, in seq order (export)."""
         rows = self._read(_SQL.events, (store, after_seq, limit))
         return [(int(q), i, t, d) for q, i, t, d in rows]
-
-    def import_stores(self, records: list[StoreRecord], now: str) -> ImportCounts:
-        """Upsert registry rows in one transaction (hq/imports/writer.py)."""
-        with self._write() as cur:
-            return writer.write_stores(cur, _BULK, records, now)
-
-    def import_profiles(self, records: list[ProfileRecord], now: str) -> ImportCounts:
-        """Upsert profiles, their key sets and online activity in one transaction."""
-        with self._write() as cur:
-            return writer.write_profiles(cur, _BULK, records, now)
-
-    def import_transactions(self, records: list[TransactionRecord], now: str) -> ImportCounts:
-        """Upsert transactions of registered stores in one transaction; others rejected."""
-        with self._write() as cur:
-            return writer.write_transactions(cur, _BULK, records, now)
 
     def close(self) -> None:
         """Release the connection."""

@@ -222,3 +222,28 @@ def write_transactions(
     return ImportCounts(
         imported=len(changed), unchanged=len(records) - len(changed), rejected=rejected
     )
+
+
+class ImportWrites:
+    """The `import_*` methods of an HQ store, for a backend with `transaction()` and `bulk`."""
+
+    bulk: Bulk
+
+    def transaction(self) -> Any:  # provided by the backend
+        """A write transaction yielding a cursor."""
+        raise NotImplementedError
+
+    def import_stores(self, records: list[StoreRecord], now: str) -> ImportCounts:
+        """Upsert registry rows in one transaction."""
+        with self.transaction() as cur:
+            return write_stores(cur, self.bulk, records, now)
+
+    def import_profiles(self, records: list[ProfileRecord], now: str) -> ImportCounts:
+        """Upsert profiles, their key sets and online activity in one transaction."""
+        with self.transaction() as cur:
+            return write_profiles(cur, self.bulk, records, now)
+
+    def import_transactions(self, records: list[TransactionRecord], now: str) -> ImportCounts:
+        """Upsert transactions of registered stores in one transaction; others rejected."""
+        with self.transaction() as cur:
+            return write_transactions(cur, self.bulk, records, now)
