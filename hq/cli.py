@@ -52,15 +52,7 @@ def feed_worker_from_config(cfg, secrets: SecretResolver, ingester):
         return None
     from hq.backends import open_hq_store
     from hq.feed_cli import windows_of
-    from hq.feed_worker import FeedSettings, FeedWorker
-
-    def publish(topic: str, payload: bytes, retain: bool) -> bool:
-        info = ingester.client.publish(topic, payload, qos=1, retain=retain)
-        try:
-            info.wait_for_publish(10)
-        except (RuntimeError, ValueError):
-            return False
-        return info.is_published()
+    from hq.feed_worker import FeedSettings, FeedWorker, client_publisher
 
     f = cfg.feeds
     settings = FeedSettings(
@@ -72,7 +64,9 @@ def feed_worker_from_config(cfg, secrets: SecretResolver, ingester):
         unconsented_ttl_h=cfg.privacy.unconsented_ttl_h,
         windows=windows_of(cfg),
     )
-    return FeedWorker(lambda: open_hq_store(cfg.database, secrets), publish, settings)
+    return FeedWorker(
+        lambda: open_hq_store(cfg.database, secrets), client_publisher(ingester.client), settings
+    )
 
 
 @click.group("hq")

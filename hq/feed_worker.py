@@ -68,6 +68,20 @@ class FeedStats:
     last_error: str = ""
 
 
+def client_publisher(client: Any, timeout_s: float = 10.0) -> Publish:
+    """A `Publish` over a connected paho client (the ingester's): QoS 1, waits for PUBACK."""
+
+    def publish(topic: str, payload: bytes, retain: bool) -> bool:
+        info = client.publish(topic, payload, qos=1, retain=retain)
+        try:
+            info.wait_for_publish(timeout_s)
+        except (RuntimeError, ValueError):  # not connected, or the queue refused it
+            return False
+        return info.is_published()
+
+    return publish
+
+
 def feed_topic(store: str, period: str) -> str:
     """The MQTT topic of a store's (or the chain's) feed."""
     return f"{wire.PREFIX}/{store}/feed/{period}"

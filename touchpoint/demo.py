@@ -29,7 +29,7 @@ from edge.config import load_store_config
 from edge.configtree import SecretResolver
 from edge.identity import issue_token
 from edge.status import store_status
-from hq.feed_worker import FeedSettings, FeedWorker
+from hq.feed_worker import FeedSettings, FeedWorker, client_publisher
 from hq.ingest import Ingester, IngestSettings
 from hq.sqlite_store import SqliteHqStore
 from sync.mosquitto import MosquittoProcess
@@ -274,7 +274,7 @@ def run_demo(
     )
     feeds = FeedWorker(
         lambda: SqliteHqStore(hq_db),
-        lambda topic, payload, retain: _publish(ingester, topic, payload, retain),
+        client_publisher(ingester.client, timeout_s=5.0),
         FeedSettings(interval_s=0.5, provisional_s=5.0, settle_max_s=2.0),
     )
     chain_key = random.Random(seed).randbytes(32).hex().encode()
@@ -335,15 +335,6 @@ def run_demo(
         for sim in sims
     }  # fmt: skip
     return _summarise(sims, hq_totals(hq_db), feed, imported, root, minutes, headless, echo)
-
-
-def _publish(ingester: Ingester, topic: str, payload: bytes, retain: bool) -> bool:
-    info = ingester.client.publish(topic, payload, qos=1, retain=retain)
-    try:
-        info.wait_for_publish(5)
-    except (RuntimeError, ValueError):
-        return False
-    return info.is_published()
 
 
 def _wait_for_feeds(feeds: FeedWorker, timeout: float = 30.0) -> None:
