@@ -33,6 +33,17 @@ class Subscriber:
         self.client.subscribe("touchpoint/v1/+/feed/#", qos=1)
         self.client.loop_start()
 
+    def until(self, done, timeout: float = 30.0) -> list[tuple[str, dict, bool]]:
+        """Messages received until `done(messages)` holds (and 1 s more), or the timeout."""
+        out: list = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not done(out):
+            try:
+                out.append(self.got.get(timeout=0.1))
+            except queue.Empty:
+                pass
+        return out + self.messages(settle=1.0)
+
     def messages(self, settle: float = 2.0) -> list[tuple[str, dict, bool]]:
         out, deadline = [], time.monotonic() + settle
         while time.monotonic() < deadline:
@@ -76,7 +87,9 @@ def test_hq_run_publishes_every_revision_and_retains_the_newest(mosquitto, tmp_p
         deadline = time.monotonic() + 30
         while not first and time.monotonic() < deadline:
             publish(mosquitto, "s1", log.payloads())
-            first = reader.messages()
+            first = reader.until(
+                lambda got: any(t.endswith("_chain/feed/day") for t, _, _ in got), 3
+            )
         days = [p for t, p, _ in first if t == "touchpoint/v1/s1/feed/day"]
         assert days and days[-1]["entries"] == 3 and days[-1]["revision"] == 1
         hours = [p for t, p, _ in first if t == "touchpoint/v1/s1/feed/hour"]
@@ -86,7 +99,9 @@ def test_hq_run_publishes_every_revision_and_retains_the_newest(mosquitto, tmp_p
         # A late event: the changed buckets come again with a higher revision.
         log.door("2026-06-01T08:40:00.000Z", count=2)
         publish(mosquitto, "s1", log.payloads(log.events[-1:]))
-        second = reader.messages()
+        second = reader.until(
+            lambda got: any(t.endswith("s1/feed/day") and p["revision"] == 2 for t, p, _ in got)
+        )
         day = [p for t, p, _ in second if t == "touchpoint/v1/s1/feed/day"][-1]
         assert (day["entries"], day["revision"]) == (5, 2)
         eight = [p for t, p, _ in second if p.get("start") == "2026-06-01T08:00Z"]
