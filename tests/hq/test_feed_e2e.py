@@ -3,6 +3,7 @@ MQTT feed topics, `touchpoint hq feed` and the GDPR commands."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -38,10 +39,8 @@ class Subscriber:
         out: list = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not done(out):
-            try:
+            with contextlib.suppress(queue.Empty):
                 out.append(self.got.get(timeout=0.1))
-            except queue.Empty:
-                pass
         return out + self.messages(settle=1.0)
 
     def messages(self, settle: float = 2.0) -> list[tuple[str, dict, bool]]:
