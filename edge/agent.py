@@ -29,6 +29,7 @@ from edge.db import open_store_db
 from edge.eventlog import EventLog
 from edge.events import ClockStep, DeviceStatus
 from edge.identity import Pseudonymiser, TokenVerifier
+from edge.personal import purge_acknowledged
 from edge.router import NONCE_PREFIX, DeviceRoute, ReadingRouter, health_key, tracker_key
 from edge.sdnotify import Notifier
 from edge.supervisor import Supervisor
@@ -83,6 +84,8 @@ class Agent:
         self.supervisor = Supervisor(self._on_health)
         self._restore()
         for dev in cfg.devices:
+            if dev.name == cfg.kiosk.scanner:
+                continue  # the kiosk process reads its own scanner (kiosk/scanner.py)
             self.router.add(self._route(dev))
             sink = self.router.sink(dev.name)
             self.supervisor.add(dev.name, component_factory(dev, sink, pin_factory=pin_factory))
@@ -209,13 +212,14 @@ class Agent:
             acked = int(row[0]) if row else 0
             cutoff = self.clock.iso(self.clock.now() - self.cfg.database.retention_days * 86400)
             cur = db.execute("DELETE FROM events WHERE seq <= ? AND ts < ?", [acked, cutoff])
+            purged = purge_acknowledged(db.conn)
             if self.tokens is not None:  # a used nonce matters only while its token could verify
                 oldest_step = int(self.clock.now() // self.tokens.step_s) - 3
                 db.execute(
                     "DELETE FROM state WHERE key LIKE 'nonce:%' AND CAST(value AS INTEGER) < ?",
                     [oldest_step],
                 )
-            return cur.rowcount
+            return cur.rowcount + purged
         finally:
             db.close()
 

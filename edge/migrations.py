@@ -95,3 +95,9 @@ def m003_downlink(db: sqlite_utils.Database) -> None:
         {"kind": str, "version": int, "part": int, "parts": int, "payload": bytes},
         pk=("kind", "version", "part"),
     )
+
+
+@store_migrations()
+def m004_catalog_category(db: sqlite_utils.Database) -> None:
+    """Alternatives for a sold-out product: same category, similar price (the kiosk)."""
+    db["catalog"].create_index(["category", "price_cents"], if_not_exists=True)
