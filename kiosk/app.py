@@ -96,6 +96,7 @@ class KioskApp(App):
     def on_mount(self) -> None:
         self.push_screen(AttractScreen())
         self.set_interval(0.25, self.check_idle)
+        self.warm_up()
         if self._scanner_factory is not None:
             self._scanner = self._scanner_factory(self.post_message)
             self._scanner.start()  # type: ignore[attr-defined]
@@ -205,6 +206,11 @@ class KioskApp(App):
         self.ensure_session().nps(score)
 
     # -- workers: blocking work off the UI thread, results as messages ------------------------
+
+    @work(thread=True, exclusive=True, group="warm")
+    def warm_up(self) -> None:
+        """Read the catalog once at start, off the UI thread."""
+        self.service.warm_up()
 
     @work(thread=True, exclusive=True, group="search")
     def run_search(self, query: str, offset: int) -> None:

@@ -136,6 +136,14 @@ class KioskService:
                 )
         return ProductPage(product, avail, tuple((a, self._availability(a)) for a in alts))
 
+    def warm_up(self) -> None:
+        """Touch the catalog once so the first shopper does not pay for a cold cache."""
+        with self._lock:
+            self.conn.execute(
+                "SELECT count(*) FROM (SELECT sku FROM catalog LIMIT 1000)"
+            ).fetchone()
+            self.conn.execute("SELECT count(*) FROM (SELECT sku FROM stock LIMIT 1000)").fetchone()
+
     def sku_for_gtin(self, gtin: str) -> str | None:
         """The SKU of a scanned barcode, or None if we do not sell it."""
         with self._lock:

@@ -25,7 +25,7 @@ CATALOG = [
     wire.CatalogItem(
         sku="DRILL-2",
         name="Makita accu boormachine",
-        gtin="0088381123456",
+        gtin="0088381123457",
         brand="Makita",
         category="gereedschap",
         price_cents=6499,
@@ -35,7 +35,7 @@ CATALOG = [
     wire.CatalogItem(
         sku="DRILL-3",
         name="Einhell klopboormachine",
-        gtin="4006825555559",
+        gtin="4006825555554",
         brand="Einhell",
         category="gereedschap",
         price_cents=4999,
@@ -53,7 +53,7 @@ CATALOG = [
     wire.CatalogItem(
         sku="JACKET-1",
         name="Regenjas Noord blauw",
-        gtin="8711111111117",
+        gtin="8711111111111",
         brand="Noord",
         category="kleding",
         price_cents=7999,
@@ -63,7 +63,7 @@ CATALOG = [
     wire.CatalogItem(
         sku="CAFE-1",
         name="Café crème koffiebonen",
-        gtin="8722222222224",
+        gtin="8722222222221",
         brand="Douwe",
         category="koffie",
         price_cents=899,

@@ -20,7 +20,7 @@ from tests.kiosk.app_support import SIZE, FakeClock, make_kiosk, run, screen_tex
 
 def events(kiosk, type_=None):
     kiosk.eventlog.flush()
-    conn = connect(kiosk.service.conn.execute("PRAGMA database_list").fetchone()[2])
+    conn = connect(kiosk.eventlog.path)
     rows = conn.execute("SELECT type, data FROM events ORDER BY seq").fetchall()
     conn.close()
     return [decode_data(t, d) for t, d in rows if type_ is None or t == type_]
@@ -194,7 +194,7 @@ def test_idle_wipe_leaves_nothing_personal(tmp_path):
     from edge.identity import Pseudonymiser
     from tests.edge.agent_support import CHAIN_KEY
 
-    card = "2123456789012"
+    card = "2123456789010"
     pseudonym = Pseudonymiser({"k1": CHAIN_KEY}, "k1").pseudonym("loyalty", card)[0]
     clock = FakeClock()
     kiosk = make_kiosk(
