@@ -14,7 +14,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # systemd (systemd-analyze verifies the units), openssl (TLS certificates for the broker
 # tests), python3-venv.
 
-.PHONY: test demo lint system-deps venv bench clean
+.PHONY: test demo lint system-deps venv bench clean i18n
 
 system-deps:
 	@missing=""; \
@@ -54,6 +54,16 @@ bench: venv
 	$(BIN)/python bench/camera_speed.py
 	$(BIN)/python bench/camera_accuracy.py
 	$(BIN)/python bench/sync_drain.py
+	$(BIN)/python bench/kiosk_search.py
+
+# Kiosk messages: extract with Babel, merge into the Dutch catalog, compile. The .mo
+# files are committed, so a fresh checkout needs no build step; translate new entries
+# in kiosk/locale/nl/LC_MESSAGES/kiosk.po, then run this again.
+i18n: venv
+	$(BIN)/pybabel extract -F kiosk/babel.cfg -k tr -k ntr:1,2 -k N_ --no-default-keywords \
+	  --omit-header --no-location --sort-output -o kiosk/locale/kiosk.pot .
+	$(BIN)/pybabel update -i kiosk/locale/kiosk.pot -d kiosk/locale -D kiosk -l nl --no-fuzzy-matching
+	$(BIN)/pybabel compile -d kiosk/locale -D kiosk --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
