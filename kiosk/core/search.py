@@ -4,8 +4,9 @@ Three steps, the first that finds something wins:
 
 1. a GTIN (8 to 14 digits): the barcode index, exact then as a prefix;
 2. FTS5 over name, brand and category (not the description: a shopper types what a
-   product is called), every word a prefix, ranked by bm25 with the name weighted
-   highest;
+   product is called; the index holds only those, see edge/migrations.py m004),
+   every word a prefix, ranked by bm25 with the name weighted highest (among the
+   first `RANK_WINDOW` matches: a 3-letter prefix can match a third of the catalog);
 3. typo tolerance: words that prefix no indexed term are replaced by their nearest
    terms (Levenshtein distance 1, or 2 for words of 6+ letters) from the FTS5
    vocabulary, read through an `fts5vocab` table and matched with rapidfuzz.
@@ -27,11 +28,11 @@ from rapidfuzz.distance import Levenshtein
 from kiosk.core.products import PRODUCT_COLUMNS, PRODUCT_FROM, Product, gtin_variants
 
 MIN_CHARS = 3
-SEARCH_COLUMNS = "{name brand category}"
-# bm25 weights per FTS column: name, brand, category, description (unused: weight 0).
-RANK = "bm25(catalog_fts, 10.0, 6.0, 3.0, 0.0)"
+# bm25 weights per FTS column: name, brand, category (edge/migrations.py m004).
+RANK = "bm25(catalog_fts, 10.0, 6.0, 3.0)"
 FUZZY_CANDIDATES = 3
-VOCAB_SQL = "SELECT DISTINCT term FROM temp.kiosk_vocab WHERE col IN ('name', 'brand', 'category')"
+RANK_WINDOW = 200
+VOCAB_SQL = "SELECT term FROM temp.kiosk_vocab"
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class Vocabulary:
         """Read the FTS5 vocabulary of the searchable columns."""
         conn.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.kiosk_vocab"
-            " USING fts5vocab(main, 'catalog_fts', 'col')"
+            " USING fts5vocab(main, 'catalog_fts', 'row')"
         )
         terms = sorted({r[0] for r in conn.execute(VOCAB_SQL)})
         by_length: dict[int, list[str]] = {}
@@ -163,11 +164,20 @@ class CatalogSearch:
         ).fetchall()
 
     def _fts(self, match: str, offset: int) -> list:
+        # bm25 is computed for at most RANK_WINDOW matches: a 3-letter prefix can match
+        # a third of a big catalog, and ranking all of it would cost tens of ms. Past
+        # that many matches the shopper types on long before paging that far.
+        # Rank and cut the page inside the subquery, so only the page's rows are
+        # joined to the catalog and stock (not every ranked match).
         return self.conn.execute(
-            f"SELECT {PRODUCT_COLUMNS} FROM catalog_fts f JOIN catalog c ON c.rowid = f.rowid"
-            " LEFT JOIN stock s ON s.sku = c.sku"
-            f" WHERE catalog_fts MATCH ? ORDER BY {RANK} LIMIT ? OFFSET ?",
-            (f"{SEARCH_COLUMNS}: ({match})", self.page_size + 1, offset),
+            f"SELECT {PRODUCT_COLUMNS} FROM"
+            " (SELECT rowid, score FROM"
+            f"  (SELECT rowid, {RANK} AS score FROM catalog_fts WHERE catalog_fts MATCH ?"
+            "   LIMIT ?)"
+            "  ORDER BY score LIMIT ? OFFSET ?) f"
+            " JOIN catalog c ON c.rowid = f.rowid LEFT JOIN stock s ON s.sku = c.sku"
+            " ORDER BY f.score",
+            (match, RANK_WINDOW, self.page_size + 1, offset),
         ).fetchall()
 
     def _fuzzy_query(self, ws: list[str]) -> tuple[str, tuple[str, ...]]:
