@@ -24,8 +24,15 @@ import click
     default=None,
     help="Write logs here (the terminal belongs to the kiosk screen).",
 )
-def kiosk_command(config_file: Path, log_file: Path | None) -> None:
-    """Run the endless-aisle kiosk for shoppers on this terminal."""
+@click.option(
+    "--serve",
+    "serve_port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Serve the kiosk to a browser on http://127.0.0.1:PORT (textual-serve) instead.",
+)
+def kiosk_command(config_file: Path, log_file: Path | None, serve_port: int | None) -> None:
+    """Run the endless-aisle kiosk for shoppers on this terminal, or serve it to a browser."""
     from edge.config import load_store_config
     from edge.configtree import ConfigError, SecretResolver
 
@@ -37,6 +44,11 @@ def kiosk_command(config_file: Path, log_file: Path | None) -> None:
         sys.exit(2)
     if log_file is not None:
         logging.basicConfig(filename=log_file, level=logging.INFO)
+    if serve_port is not None:
+        from kiosk.serve import serve
+
+        serve(config_file, serve_port)
+        return
     from kiosk.factory import build_kiosk
 
     kiosk = build_kiosk(cfg, secrets)
