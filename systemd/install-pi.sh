@@ -63,8 +63,9 @@ case "$KIOSK" in
     systemctl enable touchpoint-kiosk.service ;;
   browser)
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cage chromium fonts-dejavu-core
+    groups=video,input; getent group render >/dev/null && groups=$groups,render
     id kiosk >/dev/null 2>&1 || useradd --system --create-home --home-dir /var/lib/kiosk --shell /usr/sbin/nologin \
-      --groups video,render,input kiosk
+      --groups "$groups" kiosk
     systemctl disable getty@tty1.service touchpoint-kiosk.service 2>/dev/null || true
     systemctl enable touchpoint-kiosk-web.service touchpoint-kiosk-browser.service
     systemctl set-default graphical.target ;;

@@ -46,7 +46,14 @@ def served(tmp_path):
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "touchpoint"), "kiosk", "-c", str(cfg), "--serve", str(port)],
+        [
+            str(Path(sys.executable).parent / "touchpoint"),
+            "kiosk",
+            "-c",
+            str(cfg),
+            "--serve",
+            str(port),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=tmp_path,
