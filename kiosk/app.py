@@ -75,8 +75,6 @@ class KioskApp(App):
         self._scanner_factory = scanner
         self._scanner = None
         self._wiping = False
-        # Screen-change times of scans, for the latency check (newest last, bounded).
-        self.scan_latencies: list[float] = []
 
     # -- language ------------------------------------------------------------------------
 
@@ -248,7 +246,10 @@ class KioskApp(App):
             self.post_message(ScanUnderstood(action, None, read_at))
             profile = self.service.recognise(action.pseudonym, action.key_id)
             wishlist = self.service.products(list(profile.wishlist)) if profile else []
-            self.post_message(Recognised(profile, (action.pseudonym, action.key_id), wishlist))
+            recent = self.service.products(list(profile.recently_viewed)) if profile else []
+            self.post_message(
+                Recognised(profile, (action.pseudonym, action.key_id), wishlist, recent)
+            )
         elif isinstance(action, PickupStatus):
             self.post_message(PickupFound(action.code, self.service.pickup(action.code)))
         else:
@@ -315,7 +316,7 @@ class KioskApp(App):
         # Recognised or not, the shopper goes on to search; only the greeting differs.
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.push_screen(SearchScreen(wishlist=message.wishlist))
+        self.push_screen(SearchScreen(wishlist=message.wishlist, recent=message.recent))
 
     def on_pickup_found(self, message: PickupFound) -> None:
         self.ensure_session()

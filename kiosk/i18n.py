@@ -44,10 +44,14 @@ class Translator:
             return f"€ {euros:,}".replace(",", ".") + f",{rest:02d}"
         return f"€{euros:,}.{rest:02d}"
 
+    def decimal(self, value: float) -> str:
+        """One decimal: 4,5 in Dutch, 4.5 in English."""
+        text = f"{value:.1f}"
+        return text.replace(".", ",") if self.language == "nl" else text
+
     def km(self, km: float) -> str:
         """A distance: 2,5 km in Dutch, 2.5 km in English."""
-        text = f"{km:.1f} km"
-        return text.replace(".", ",") if self.language == "nl" else text
+        return f"{self.decimal(km)} km"
 
 
 def N_(message: str) -> str:

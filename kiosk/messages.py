@@ -62,6 +62,7 @@ class Recognised(Message):
     profile: ProfileSummary | None
     pseudonym: tuple[str, str]
     wishlist: list[Hit]
+    recent: list[Hit]
 
 
 @dataclass

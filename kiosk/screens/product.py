@@ -52,7 +52,7 @@ class ProductScreen(KioskScreen):
             yield Label(" · ".join(x for x in (p.brand, p.category) if x), id="product-brand")
             yield Label(app.translator.price(p.price_cents), id="product-price")  # type: ignore[attr-defined]
             if p.rating is not None:
-                stars = f"★ {p.rating:.1f}"
+                stars = f"★ {app.translator.decimal(p.rating)}"  # type: ignore[attr-defined]
                 reviews = app.translator.ntr("{n} review", "{n} reviews", p.reviews)  # type: ignore[attr-defined]
                 yield Label(f"{stars}  ({reviews.format(n=p.reviews)})", id="product-rating")
             if p.description:

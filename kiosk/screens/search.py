@@ -19,10 +19,13 @@ from kiosk.widgets.product_button import ProductButton
 class SearchScreen(KioskScreen):
     """A search box, results as big buttons, paging buttons and an on-screen keyboard."""
 
-    def __init__(self, query: str = "", wishlist: list[Hit] | None = None) -> None:
+    def __init__(
+        self, query: str = "", wishlist: list[Hit] | None = None, recent: list[Hit] | None = None
+    ) -> None:
         super().__init__()
         self.initial = query
         self.wishlist = wishlist or []
+        self.recent = recent or []
         self.page_offset = 0
         self.result: SearchResult | None = None
         self._debounce: Timer | None = None
@@ -42,15 +45,25 @@ class SearchScreen(KioskScreen):
         self.query_one("#query", Input).focus()
         if self.initial:
             self.app.run_search(self.initial, 0)  # type: ignore[attr-defined]
-        elif self.wishlist:
-            self._show_wishlist()
+        elif self.wishlist or self.recent:
+            self._show_personal()
 
-    def _show_wishlist(self) -> None:
+    def _show_personal(self) -> None:
+        """A recognised shopper's wishlist and recently viewed products, until they type."""
         tr = self.app.tr  # type: ignore[attr-defined]
-        self.query_one("#search-status", Label).update(tr("Your wishlist"))
+        page = self.app.settings.page_size  # type: ignore[attr-defined]
+        widgets: list = []
+        if self.wishlist:
+            widgets.append(Label(tr("Your wishlist"), classes="list-title"))
+            widgets += [ProductButton(self.app, h) for h in self.wishlist[:page]]
+        if self.recent:
+            widgets.append(Label(tr("Recently viewed"), classes="list-title"))
+            widgets += [
+                ProductButton(self.app, h) for h in self.recent[: max(0, page - len(widgets))]
+            ]
         box = self.query_one("#results", Vertical)
         box.remove_children()
-        box.mount_all([ProductButton(self.app, h) for h in self.wishlist])
+        box.mount_all(widgets)
 
     @on(OnScreenKeyboard.Typed)
     def typed(self, event: OnScreenKeyboard.Typed) -> None:

@@ -200,7 +200,10 @@ def test_idle_wipe_leaves_nothing_personal(tmp_path):
     kiosk = make_kiosk(
         tmp_path,
         kiosk="idle_s = 60\ncountdown_s = 15",
-        recognition=Consented(pseudonym, ProfileSummary("Anna", wishlist=("JACKET-1",))),
+        recognition=Consented(
+            pseudonym,
+            ProfileSummary("Anna", wishlist=("JACKET-1",), recently_viewed=("DRILL-3",)),
+        ),
         clock=clock,
     )
     app = kiosk.app
@@ -212,7 +215,9 @@ def test_idle_wipe_leaves_nothing_personal(tmp_path):
             app.post_message(ScanRead(card, "ean13", 0.0))
             await settle(pilot, app)
             assert "Welkom terug, Anna!" in screen_text(app)
-            assert "Regenjas Noord blauw" in screen_text(app)  # the wishlist
+            text = screen_text(app)
+            assert "Je verlanglijst" in text and "Regenjas Noord blauw" in text
+            assert "Onlangs bekeken" in text and "Einhell klopboormachine" in text
             await pilot.click("Button.product")
             await settle(pilot, app)
             await pilot.click("#order")
@@ -235,7 +240,7 @@ def test_idle_wipe_leaves_nothing_personal(tmp_path):
             assert len(app.screen_stack) == 2 and app.session is None
             # Nothing personal anywhere on screen or in any input still mounted.
             text = screen_text(app)
-            assert "Anna" not in text and "Regenjas" not in text
+            assert "Anna" not in text and "Regenjas" not in text and "Einhell" not in text
             assert all(not i.value for i in app.query(Input))
 
     run(scenario())
