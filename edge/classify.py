@@ -31,6 +31,11 @@ class ScanClassifier:
     def __post_init__(self) -> None:
         self._loyalty = re.compile(self.loyalty_pattern)
 
+    def is_personal(self, text: str) -> bool:
+        """Whether typed or scanned text is a loyalty number or an app token (never to be kept)."""
+        t = text.strip()
+        return looks_like_token(t) or bool(self._loyalty.match(t.replace(" ", "")))
+
     def classify(
         self, data: str, symbology: str, now: float, *, role: str = "door", door: str | None = None
     ) -> ScanEvent:

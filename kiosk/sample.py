@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import sqlite3
 
-from devices.emulators.scanner import with_check_digit
+from devices.scanners.checkdigits import mod10_check_digit
 from sync import wire
 from sync.downlink import PART_ITEMS, DownlinkApplier
 
@@ -80,7 +80,7 @@ def generate(n: int, seed: int = 12) -> tuple[list[wire.CatalogItem], list[wire.
             wire.CatalogItem(
                 sku=sku,
                 name=name,
-                gtin=with_check_digit(f"87{i:010d}"),
+                gtin=f"87{i:010d}{mod10_check_digit(f'87{i:010d}')}",
                 brand=brand,
                 category=category,
                 price_cents=rng.randrange(199, 49_999),

@@ -100,7 +100,7 @@ class KioskService:
 
     def new_session(self) -> Session:
         """A fresh shopper session (records `kiosk.session` start)."""
-        return Session(self.emit)
+        return Session(self.emit, personal=self.classifier.is_personal)
 
     # -- catalog -------------------------------------------------------------------------
 

@@ -30,6 +30,8 @@ class Session:
 
     emit: Emit
     clock: Callable[[], float] = time.monotonic
+    # True for text that must never be kept (a loyalty number typed into the search).
+    personal: Callable[[str], bool] = lambda _text: False
     id: str = field(default_factory=lambda: str(uuid_utils.uuid7()))
     started: float = 0.0
     profile: ProfileSummary | None = None
@@ -86,5 +88,6 @@ class Session:
     def _flush_search(self) -> None:
         if self._pending_search and len(self._pending_search[0]) >= 3:
             q, n = self._pending_search
-            self.emit(KioskSearch(session=self.id, query=q, results=n))
+            # A card number typed into the search is recorded as a search, not its digits.
+            self.emit(KioskSearch(session=self.id, query="" if self.personal(q) else q, results=n))
         self._pending_search = None

@@ -154,3 +154,13 @@ def test_kiosk_scan_event_is_recorded_without_the_card_number(kiosk_db, classifi
     assert decode_data("scan", rows[0][2]).cls == "loyalty" and LOYALTY not in dump
     svc.close()
     log.stop()
+
+
+def test_a_card_number_typed_into_the_search_is_not_kept(classifier):
+    out = []
+    s = Session(out.append, personal=classifier.is_personal)
+    s.searched(LOYALTY, 0)
+    s.searched("jas", 1)
+    s.end("idle")
+    searches = [e for e in out if e.TYPE == "kiosk.search"]
+    assert [e.query for e in searches] == ["", "jas"] and LOYALTY not in repr(out)

@@ -50,3 +50,22 @@ def test_the_agent_leaves_the_kiosk_scanner_to_the_kiosk(tmp_path):
     agent = Agent(cfg, SecretResolver(tmp_path), boot_id="b")
     assert set(agent.supervisor.items) == {"scan-door"}
     assert cfg.kiosk.scanner == "scan-kiosk" and cfg.kiosk.idle_s == 60
+
+
+def test_agent_housekeeping_deletes_contact_details_once_acknowledged(tmp_path):
+    from edge.db import connect
+    from edge.eventlog import EventLog
+    from edge.events import OrderContact
+
+    cfg, _path = load(tmp_path, "")
+    log = EventLog(cfg.database.path)
+    log.append(OrderContact(order="o-1", name="Anna", email="anna@example.nl"), "kiosk")
+    log.flush()
+    agent = Agent(cfg, SecretResolver(tmp_path), boot_id="b")
+    agent.prune()
+    conn = connect(cfg.database.path)
+    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 1  # not acknowledged yet
+    conn.execute("INSERT INTO state (key, value, updated) VALUES ('hq_acked_seq', '1', '')")
+    agent.prune()
+    assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+    conn.close()
