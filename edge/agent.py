@@ -20,7 +20,7 @@ from devices.counters.ascii_line import MODULUS as ASCII_MODULUS
 from devices.counters.deltas import DeltaTracker
 from devices.counters.terabee import MODULUS as TERABEE_MODULUS
 from edge import config as c
-from edge.classify import ScanClassifier
+from edge.classify import classifier_from_config
 from edge.clock import Clock, StepWatch
 from edge.components import component_factory
 from edge.configtree import SecretResolver
@@ -28,7 +28,6 @@ from edge.daemon import serve
 from edge.db import open_store_db
 from edge.eventlog import EventLog
 from edge.events import ClockStep, DeviceStatus
-from edge.identity import Pseudonymiser, TokenVerifier
 from edge.personal import purge_acknowledged
 from edge.router import NONCE_PREFIX, DeviceRoute, ReadingRouter, health_key, tracker_key
 from edge.sdnotify import Notifier
@@ -66,19 +65,8 @@ class Agent:
             busy_timeout_ms=db.busy_timeout_ms,
         )
         ident = cfg.identity
-        keys = {k.id: secrets.read(k.file) for k in ident.keys}
-        self.tokens = tokens = (
-            TokenVerifier(secrets.read(ident.token_key_file), ident.token_step_s)
-            if ident.token_key_file
-            else None
-        )
-        classifier = ScanClassifier(
-            Pseudonymiser(keys, ident.active_key),
-            tokens,
-            loyalty_pattern=ident.loyalty_pattern,
-            order_prefix=ident.order_prefix,
-            staff_prefix=ident.staff_prefix,
-        )
+        classifier = classifier_from_config(ident, secrets)
+        self.tokens = classifier.tokens
         self.windows = VisitWindows(ident.visit_window_min * 60)
         self.router = ReadingRouter(self.eventlog, classifier, self.windows)
         self.supervisor = Supervisor(self._on_health)

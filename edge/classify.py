@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 
 from devices.scanners.checkdigits import gtin_valid
+from edge.config import IdentitySection
+from edge.configtree import SecretResolver
 from edge.events import ScanEvent
 from edge.identity import Pseudonymiser, TokenVerifier, looks_like_token
 
@@ -60,3 +62,20 @@ class ScanClassifier:
         if gtin_valid(text):
             return ScanEvent(cls="gtin", code=text, **base)
         return ScanEvent(cls="unknown", **base)
+
+
+def classifier_from_config(ident: IdentitySection, secrets: SecretResolver) -> ScanClassifier:
+    """The store's classifier: its chain keys, app-token key and code rules (agent and kiosk)."""
+    keys = {k.id: secrets.read(k.file) for k in ident.keys}
+    tokens = (
+        TokenVerifier(secrets.read(ident.token_key_file), ident.token_step_s)
+        if ident.token_key_file
+        else None
+    )
+    return ScanClassifier(
+        Pseudonymiser(keys, ident.active_key),
+        tokens,
+        loyalty_pattern=ident.loyalty_pattern,
+        order_prefix=ident.order_prefix,
+        staff_prefix=ident.staff_prefix,
+    )

@@ -6,11 +6,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from edge.classify import ScanClassifier
+from edge.classify import classifier_from_config
 from edge.config import StoreConfig, kiosk_scanner
 from edge.configtree import SecretResolver
 from edge.eventlog import EventLog
-from edge.identity import Pseudonymiser, TokenVerifier
 from kiosk.app import KioskApp
 from kiosk.core.recognition import OfflineRecognition, Recognition
 from kiosk.core.service import KioskService
@@ -46,20 +45,7 @@ def build_kiosk(
         batch_max=db.batch_max,
         busy_timeout_ms=db.busy_timeout_ms,
     ).start()
-    ident = cfg.identity
-    keys = {k.id: secrets.read(k.file) for k in ident.keys}
-    tokens = (
-        TokenVerifier(secrets.read(ident.token_key_file), ident.token_step_s)
-        if ident.token_key_file
-        else None
-    )
-    classifier = ScanClassifier(
-        Pseudonymiser(keys, ident.active_key),
-        tokens,
-        loyalty_pattern=ident.loyalty_pattern,
-        order_prefix=ident.order_prefix,
-        staff_prefix=ident.staff_prefix,
-    )
+    classifier = classifier_from_config(cfg.identity, secrets)
     service = KioskService(
         db.path,
         settings=cfg.kiosk,
@@ -67,7 +53,7 @@ def build_kiosk(
         eventlog=eventlog,
         classifier=classifier,
         recognition=recognition or OfflineRecognition(),
-        order_prefix=ident.order_prefix,
+        order_prefix=cfg.identity.order_prefix,
         busy_timeout_ms=db.busy_timeout_ms,
     )
     scanner = None

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from edge.classify import ScanClassifier
+from edge.config import KioskSection
 from edge.db import connect, open_store_db
+from edge.eventlog import EventLog
+from edge.identity import Pseudonymiser, TokenVerifier
+from kiosk.core.recognition import OfflineRecognition, Recognition
+from kiosk.core.service import KioskService
 from kiosk.sample import apply_snapshot
 from sync import wire
 
@@ -96,3 +102,33 @@ def kiosk_db(tmp_path: Path) -> Path:
     open_store_db(path).close()
     fill(path)
     return path
+
+
+@pytest.fixture
+def classifier() -> ScanClassifier:
+    """The store's scan rules with test keys."""
+    return ScanClassifier(Pseudonymiser({"k1": b"chain"}, "k1"), TokenVerifier(b"tok"))
+
+
+@pytest.fixture
+def make_service(kiosk_db, classifier):
+    """Builds a `KioskService` on the test database (closed with its event log after the test)."""
+    made: list[tuple[KioskService, EventLog]] = []
+
+    def make(recognition: Recognition | None = None, **settings) -> KioskService:
+        log = EventLog(kiosk_db).start()
+        svc = KioskService(
+            kiosk_db,
+            settings=KioskSection(**settings),
+            store_id="ams-001",
+            eventlog=log,
+            classifier=classifier,
+            recognition=recognition or OfflineRecognition(),
+        )
+        made.append((svc, log))
+        return svc
+
+    yield make
+    for svc, log in made:
+        svc.close()
+        log.stop()

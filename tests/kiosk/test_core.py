@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-from edge.classify import ScanClassifier
-from edge.config import KioskSection
 from edge.db import connect
-from edge.eventlog import EventLog
 from edge.events import decode_data
-from edge.identity import Pseudonymiser, TokenVerifier, issue_token
+from edge.identity import issue_token
 from kiosk.core.alternatives import alternatives
 from kiosk.core.availability import availability
 from kiosk.core.products import StockFigures, product_by_sku
 from kiosk.core.recognition import OfflineRecognition, ProfileSummary
 from kiosk.core.scans import Identify, NotUnderstood, OpenProduct, PickupStatus, scan_action
-from kiosk.core.service import KioskService
 from kiosk.core.session import Session
 
 LOYALTY = "2123456789012"
@@ -90,11 +84,6 @@ def test_session_records_settled_searches_views_and_end():
     assert s.profile is None and s.pseudonym is None and s.basket == []
 
 
-@pytest.fixture
-def classifier():
-    return ScanClassifier(Pseudonymiser({"k1": b"chain"}, "k1"), TokenVerifier(b"tok"))
-
-
 def test_scan_actions(classifier):
     now = time.time()
     act, ev = scan_action(classifier, "4006381333931", "ean13", now)
@@ -115,45 +104,25 @@ class SlowRecognition:
         return ProfileSummary("Late")
 
 
-def test_recognition_waits_at_most_the_configured_time(kiosk_db, classifier):
-    log = EventLog(kiosk_db).start()
-    svc = KioskService(
-        kiosk_db,
-        settings=KioskSection(recognition_timeout_ms=300),
-        store_id="ams-001",
-        eventlog=log,
-        classifier=classifier,
-        recognition=SlowRecognition(),
-    )
+def test_recognition_waits_at_most_the_configured_time(make_service):
+    svc = make_service(SlowRecognition(), recognition_timeout_ms=300)
     t0 = time.monotonic()
     assert svc.recognise("a" * 64, "k1") is None
     assert time.monotonic() - t0 < 0.5
     svc.recognition = OfflineRecognition()
     assert svc.recognise("a" * 64, "k1") is None
-    svc.close()
-    log.stop()
 
 
-def test_kiosk_scan_event_is_recorded_without_the_card_number(kiosk_db, classifier):
-    log = EventLog(kiosk_db).start()
-    svc = KioskService(
-        kiosk_db,
-        settings=KioskSection(),
-        store_id="ams-001",
-        eventlog=log,
-        classifier=classifier,
-        recognition=OfflineRecognition(),
-    )
+def test_kiosk_scan_event_is_recorded_without_the_card_number(kiosk_db, make_service):
+    svc = make_service()
     assert isinstance(svc.scan(LOYALTY, "ean13"), Identify)
-    log.flush()
+    svc.eventlog.flush()
     conn = connect(kiosk_db)
     rows = conn.execute("SELECT type, device, data FROM events").fetchall()
     dump = conn.execute("SELECT group_concat(data) FROM events").fetchone()[0]
     conn.close()
     assert [(t, d) for t, d, _ in rows] == [("scan", "kiosk")]
     assert decode_data("scan", rows[0][2]).cls == "loyalty" and LOYALTY not in dump
-    svc.close()
-    log.stop()
 
 
 def test_a_card_number_typed_into_the_search_is_not_kept(classifier):

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from edge.classify import ScanClassifier
-from edge.config import KioskSection
 from edge.db import connect
-from edge.eventlog import EventLog
 from edge.events import decode_data
-from edge.identity import Pseudonymiser
 from edge.personal import purge_acknowledged
 from kiosk.core.orders import Contact, OrderError, OrderRequest
 from kiosk.core.products import product_by_sku
-from kiosk.core.recognition import OfflineRecognition
-from kiosk.core.service import KioskService
 
 ANNA = Contact(
     name="Anna de Vries",
@@ -26,19 +20,8 @@ ANNA = Contact(
 
 
 @pytest.fixture
-def service(kiosk_db):
-    log = EventLog(kiosk_db).start()
-    svc = KioskService(
-        kiosk_db,
-        settings=KioskSection(),
-        store_id="ams-001",
-        eventlog=log,
-        classifier=ScanClassifier(Pseudonymiser({"k1": b"k"}, "k1"), None),
-        recognition=OfflineRecognition(),
-    )
-    yield svc
-    svc.close()
-    log.stop()
+def service(make_service):
+    return make_service()
 
 
 def events(path):
