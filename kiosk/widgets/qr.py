@@ -7,8 +7,8 @@ from textual.widgets import Static
 
 
 def qr_text(data: str, border: int = 2) -> str:
-    """The QR code of `data` as lines of ▀ ▄ █ and spaces (dark modules drawn)."""
-    rows = [list(r) for r in segno.make(data, error="m").matrix_iter(border=border)]
+    """The QR code of `data` (a full QR, never a Micro QR: tills read those badly) as half blocks."""
+    rows = [list(r) for r in segno.make_qr(data, error="m").matrix_iter(border=border)]
     if len(rows) % 2:
         rows.append([0] * len(rows[0]))
     chars = {(1, 1): "█", (1, 0): "▀", (0, 1): "▄", (0, 0): " "}
