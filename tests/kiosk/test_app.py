@@ -305,3 +305,20 @@ def test_no_quit_key_and_no_command_palette_in_shopper_mode(kiosk):
             assert app._notifications._notifications == {}  # no Textual "press … to quit" hint
 
     run(scenario())
+
+
+def test_a_failing_worker_gets_a_friendly_word_not_a_crash(kiosk):
+    app = kiosk.app
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, app)
+            await pilot.click("#start-search")
+            await settle(pilot, app)
+            kiosk.service.conn.close()  # the database goes away under the kiosk
+            await type_on_screen(pilot, app, "makita")
+            assert app.is_running and isinstance(app.screen, SearchScreen)
+            messages = [n.message for n in app._notifications._notifications.values()]
+            assert "Sorry, er ging iets mis. Probeer het nog eens." in messages
+
+    run(scenario())
