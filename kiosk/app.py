@@ -87,6 +87,7 @@ class KioskApp(App):
     def toggle_language(self) -> None:
         """Switch between Dutch and English for this session (and redraw the screen)."""
         self.touch()
+        self.ensure_session()  # so the idle wipe brings the store's language back
         other = "en" if self.translator.language == "nl" else "nl"
         self.translator = Translator(other)
         self.call_later(self.screen.recompose)
@@ -183,6 +184,7 @@ class KioskApp(App):
             self.session.end(reason)
             self.session = None
         self.countdown = None
+        self.clear_notifications()
         for screen in self.screen_stack:
             if isinstance(screen, OrderScreen):
                 screen.clear()

@@ -287,6 +287,15 @@ def test_language_switch_for_the_session_only(kiosk):
             await settle(pilot, app)
             assert isinstance(app.screen, AttractScreen)
             assert "Scan je pas of zoek" in screen_text(app)  # back to the store's language
+            # Switched on the attract screen and left: the idle wipe restores Dutch.
+            await pilot.click("#language")
+            await settle(pilot, app)
+            assert "Scan your card or search" in screen_text(app)
+            app.clock.advance(80)
+            await pilot.pause(0.5)
+            await settle(pilot, app)
+            assert isinstance(app.screen, AttractScreen)
+            assert "Scan je pas of zoek" in screen_text(app)
 
     run(scenario())
 
