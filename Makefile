@@ -12,9 +12,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # System packages, each installed only when missing: mosquitto (tests and the demo start
 # private brokers), postgresql (the HQ tests start a throwaway cluster with its initdb),
 # systemd (systemd-analyze verifies the units), openssl (TLS certificates for the broker
-# tests), python3-venv.
+# tests), chromium and chromium-driver (the served kiosk's browser test), python3-venv.
 
-.PHONY: test demo lint system-deps venv bench clean
+.PHONY: test demo lint system-deps venv bench clean i18n
 
 system-deps:
 	@missing=""; \
@@ -22,6 +22,8 @@ system-deps:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
@@ -55,6 +57,17 @@ bench: venv
 	$(BIN)/python bench/camera_accuracy.py
 	$(BIN)/python bench/sync_drain.py
 	$(BIN)/python bench/hq_import.py
+	$(BIN)/python bench/hq_feed.py
+	$(BIN)/python bench/kiosk_search.py
+
+# Kiosk messages: extract with Babel, merge into the Dutch catalog, compile. The .mo
+# files are committed, so a fresh checkout needs no build step; translate new entries
+# in kiosk/locale/nl/LC_MESSAGES/kiosk.po, then run this again.
+i18n: venv
+	$(BIN)/pybabel extract -F kiosk/babel.cfg -k tr -k ntr:1,2 -k N_ --no-default-keywords \
+	  --omit-header --no-location --sort-output -o kiosk/locale/kiosk.pot .
+	$(BIN)/pybabel update -i kiosk/locale/kiosk.pot -d kiosk/locale -D kiosk -l nl --no-fuzzy-matching
+	$(BIN)/pybabel compile -d kiosk/locale -D kiosk --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -21,7 +21,7 @@ from devices.counters.ascii_line import MODULUS as ASCII_MODULUS
 from devices.counters.deltas import DeltaTracker
 from devices.counters.terabee import MODULUS as TERABEE_MODULUS
 from edge import config as c
-from edge.classify import ScanClassifier
+from edge.classify import classifier_from_config
 from edge.clock import Clock, StepWatch
 from edge.components import component_factory
 from edge.configtree import SecretResolver
@@ -29,7 +29,7 @@ from edge.daemon import serve
 from edge.db import open_store_db
 from edge.eventlog import EventLog
 from edge.events import ClockStep, DeviceStatus
-from edge.identity import Pseudonymiser, TokenVerifier
+from edge.personal import purge_acknowledged
 from edge.router import NONCE_PREFIX, DeviceRoute, ReadingRouter, health_key, tracker_key
 from edge.sdnotify import Notifier
 from edge.supervisor import Supervisor
@@ -67,24 +67,15 @@ class Agent:
             max_pending=db.max_pending_events,
         )
         ident = cfg.identity
-        keys = {k.id: secrets.read(k.file) for k in ident.keys}
-        self.tokens = tokens = (
-            TokenVerifier(secrets.read(ident.token_key_file), ident.token_step_s)
-            if ident.token_key_file
-            else None
-        )
-        classifier = ScanClassifier(
-            Pseudonymiser(keys, ident.active_key),
-            tokens,
-            loyalty_pattern=ident.loyalty_pattern,
-            order_prefix=ident.order_prefix,
-            staff_prefix=ident.staff_prefix,
-        )
+        classifier = classifier_from_config(ident, secrets)
+        self.tokens = classifier.tokens
         self.windows = VisitWindows(ident.visit_window_min * 60)
         self.router = ReadingRouter(self.eventlog, classifier, self.windows)
         self.supervisor = Supervisor(self._on_health)
         self._restore()
         for dev in cfg.devices:
+            if dev.name == cfg.kiosk.scanner:
+                continue  # the kiosk process reads its own scanner (kiosk/scanner.py)
             self.router.add(self._route(dev))
             sink = self.router.sink(dev.name)
             self.supervisor.add(dev.name, component_factory(dev, sink, pin_factory=pin_factory))
@@ -215,13 +206,14 @@ class Agent:
             acked = int(row[0]) if row else 0
             cutoff = self.clock.iso(self.clock.now() - self.cfg.database.retention_days * 86400)
             cur = db.execute("DELETE FROM events WHERE seq <= ? AND ts < ?", [acked, cutoff])
+            purged = purge_acknowledged(db.conn)
             if self.tokens is not None:  # a used nonce matters only while its token could verify
                 oldest_step = int(self.clock.now() // self.tokens.step_s) - 3
                 db.execute(
                     "DELETE FROM state WHERE key LIKE 'nonce:%' AND CAST(value AS INTEGER) < ?",
                     [oldest_step],
                 )
-            return cur.rowcount
+            return cur.rowcount + purged
         finally:
             db.close()
 

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 
 from devices.scanners.checkdigits import gtin_valid
+from edge.config import IdentitySection
+from edge.configtree import SecretResolver
 from edge.events import ScanEvent
 from edge.identity import Pseudonymiser, TokenVerifier, looks_like_token, normalise_loyalty
 
@@ -30,6 +32,11 @@ class ScanClassifier:
 
     def __post_init__(self) -> None:
         self._loyalty = re.compile(self.loyalty_pattern)
+
+    def is_personal(self, text: str) -> bool:
+        """Whether typed or scanned text is a loyalty number or an app token (never to be kept)."""
+        t = text.strip()
+        return looks_like_token(t) or bool(self._loyalty.match(t.replace(" ", "")))
 
     def classify(
         self, data: str, symbology: str, now: float, *, role: str = "door", door: str | None = None
@@ -58,3 +65,20 @@ class ScanClassifier:
         if gtin_valid(text):
             return ScanEvent(cls="gtin", code=text, **base)
         return ScanEvent(cls="unknown", **base)
+
+
+def classifier_from_config(ident: IdentitySection, secrets: SecretResolver) -> ScanClassifier:
+    """The store's classifier: its chain keys, app-token key and code rules (agent and kiosk)."""
+    keys = {k.id: secrets.read(k.file) for k in ident.keys}
+    tokens = (
+        TokenVerifier(secrets.read(ident.token_key_file), ident.token_step_s)
+        if ident.token_key_file
+        else None
+    )
+    return ScanClassifier(
+        Pseudonymiser(keys, ident.active_key),
+        tokens,
+        loyalty_pattern=ident.loyalty_pattern,
+        order_prefix=ident.order_prefix,
+        staff_prefix=ident.staff_prefix,
+    )

@@ -147,6 +147,46 @@ class VisitsSection(Section, kw_only=True):
     )
 
 
+class KioskSection(Section, kw_only=True):
+    language: Annotated[
+        Literal["nl", "en"], described("language the kiosk starts in (shoppers can switch)")
+    ] = "nl"
+    idle_s: Annotated[
+        int, described("seconds without a touch or scan before the wipe countdown", ge=10, le=3600)
+    ] = 60
+    countdown_s: Annotated[
+        int, described("seconds of countdown before the session is wiped", ge=3, le=120)
+    ] = 15
+    low_stock_below: Annotated[
+        int, described("show 'only N left' when stock here is above 0 and below this", ge=1, le=100)
+    ] = 5
+    nearby_stores: Annotated[
+        int, described("other stores shown on a product page", ge=0, le=20)
+    ] = 5
+    alternatives: Annotated[
+        int, described("in-stock alternatives shown for a product sold out here", ge=0, le=10)
+    ] = 3
+    price_band_pct: Annotated[
+        int, described("an alternative's price is within this percentage", ge=5, le=100)
+    ] = 30
+    page_size: Annotated[int, described("search results per page", ge=3, le=20)] = 6
+    search_delay_ms: Annotated[
+        int, described("wait this long after the last key before searching", ge=0, le=1000)
+    ] = 150
+    recognition_timeout_ms: Annotated[
+        int, described("longest wait for head office to recognise a shopper", ge=100, le=5000)
+    ] = 1000
+    scanner: Annotated[
+        str,
+        described(
+            "name of the serial_scanner device (role kiosk) the kiosk reads; the agent leaves it alone"
+        ),
+    ] = ""
+    shopper_mode: Annotated[
+        bool, described("no quit key and no command palette (false only for staff and testing)")
+    ] = True
+
+
 # --- devices ----------------------------------------------------------------------------
 
 
@@ -241,6 +281,9 @@ class StoreConfig(Section, kw_only=True):
     visits: Annotated[VisitsSection, described("visitor counting rules")] = msgspec.field(
         default_factory=VisitsSection
     )
+    kiosk: Annotated[KioskSection, described("the shopper kiosk")] = msgspec.field(
+        default_factory=KioskSection
+    )
     devices: Annotated[
         list[DeviceConfig], described("door counters and scanners", max_length=64)
     ] = msgspec.field(default_factory=list)
@@ -283,6 +326,7 @@ def store_cross_checks(cfg: StoreConfig, secrets: SecretResolver) -> list[Proble
                 problems.append(Problem(f"devices[{i}].port", str(exc)))
         if isinstance(dev, CameraCounter) and dev.min_area >= dev.max_area:
             problems.append(Problem(f"devices[{i}].min_area", "expected min_area < max_area"))
+    problems += _check_kiosk_scanner(cfg)
     problems += _check_timezone(cfg.store.timezone)
     if cfg.store.id == "_chain":  # sync.wire.CHAIN; edge may not import sync
         problems.append(Problem("store.id", "'_chain' is reserved for the chain roll-up's feeds"))
@@ -299,6 +343,28 @@ def store_cross_checks(cfg: StoreConfig, secrets: SecretResolver) -> list[Proble
             Problem("identity.loyalty_pattern", f"not a valid regular expression: {exc}")
         )
     return problems
+
+
+def kiosk_scanner(cfg: StoreConfig) -> SerialScanner | None:
+    """The serial scanner the kiosk owns (the agent does not open it), if any."""
+    for dev in cfg.devices:
+        if dev.name == cfg.kiosk.scanner and isinstance(dev, SerialScanner):
+            return dev
+    return None
+
+
+def _check_kiosk_scanner(cfg: StoreConfig) -> list[Problem]:
+    name = cfg.kiosk.scanner
+    if not name:
+        return []
+    dev = kiosk_scanner(cfg)
+    if dev is None:
+        return [
+            Problem("kiosk.scanner", f"expected the name of a serial_scanner device, got {name!r}")
+        ]
+    if dev.role != "kiosk":
+        return [Problem("kiosk.scanner", f'device {name!r} must have role = "kiosk"')]
+    return []
 
 
 def _secret(secrets: SecretResolver, name: str, path: str) -> list[Problem]:

@@ -114,6 +114,26 @@ class OrderPlaced(Payload, frozen=True, kw_only=True):
     total_cents: Annotated[int, Meta(ge=0)]
     pseudonym: Pseudonym | None = None
     key_id: Short | None = None
+    # The code the shopper shows at the till and at pick-up (a pick-up code by prefix).
+    code: Short | None = None
+    # Store that hands a pick-up order over (this store or another); None for delivery.
+    pickup_store: Short | None = None
+
+
+class OrderContact(Payload, frozen=True, kw_only=True):
+    """The shopper's contact details for an order: personal data.
+
+    Kept on the store only until head office acknowledges it: the agent deletes
+    acknowledged events of the types in `PERSONAL_TYPES` (edge/personal.py).
+    """
+
+    TYPE: ClassVar[str] = "order.contact"
+    order: Short
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    email: Short
+    street: Short | None = None
+    postcode: Annotated[str, Meta(max_length=10)] | None = None
+    city: Annotated[str, Meta(max_length=100)] | None = None
 
 
 class _PickupStep(Payload, frozen=True, kw_only=True):
@@ -183,6 +203,7 @@ PAYLOADS: tuple[type[Payload], ...] = (
     KioskSearch,
     KioskProductView,
     OrderPlaced,
+    OrderContact,
     PickupCheckin,
     PickupReady,
     PickupHandover,
@@ -192,6 +213,8 @@ PAYLOADS: tuple[type[Payload], ...] = (
     ClockStep,
 )
 EVENT_TYPES: dict[str, type[Payload]] = {p.TYPE: p for p in PAYLOADS}
+# Event types holding personal data: deleted on the store once head office has them.
+PERSONAL_TYPES: tuple[str, ...] = (OrderContact.TYPE,)
 
 Iso = Annotated[str, Meta(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")]
 # A store's event number: what SQLite's INTEGER and PostgreSQL's bigint can hold, so a

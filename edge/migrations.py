@@ -95,3 +95,42 @@ def m003_downlink(db: sqlite_utils.Database) -> None:
         {"kind": str, "version": int, "part": int, "parts": int, "payload": bytes},
         pk=("kind", "version", "part"),
     )
+
+
+@store_migrations()
+def m004_kiosk_search(db: sqlite_utils.Database) -> None:
+    """Kiosk search: a leaner catalog index, and a category index for alternatives.
+
+    The index of m003 also held the description, which the kiosk does not search
+    (shoppers type what a product is called): it doubled every word's position
+    list. The new one holds name, brand and category only, with a prefix index for
+    the 3-letter searches the kiosk starts from (FTS5 `prefix`, in SQLite 3.40), and
+    its update trigger fires only when an indexed column changes, so a price or
+    stock-related catalog update does not touch the index.
+    """
+    db["catalog"].create_index(["category", "price_cents"], if_not_exists=True)
+    for trigger in ("catalog_ai", "catalog_ad", "catalog_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS [{trigger}]")
+    db.execute("DROP TABLE IF EXISTS catalog_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE catalog_fts USING fts5(name, brand, category, content='catalog',"
+        " tokenize='unicode61 remove_diacritics 2', prefix='3')"
+    )
+    cols = "name, brand, category"
+    new = "new.name, new.brand, new.category"
+    old = "old.name, old.brand, old.category"
+    db.execute(
+        f"CREATE TRIGGER catalog_ai AFTER INSERT ON catalog BEGIN"
+        f" INSERT INTO catalog_fts (rowid, {cols}) VALUES (new.rowid, {new}); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER catalog_ad AFTER DELETE ON catalog BEGIN"
+        f" INSERT INTO catalog_fts (catalog_fts, rowid, {cols}) VALUES ('delete', old.rowid, {old});"
+        " END"
+    )
+    db.execute(
+        f"CREATE TRIGGER catalog_au AFTER UPDATE OF {cols} ON catalog BEGIN"
+        f" INSERT INTO catalog_fts (catalog_fts, rowid, {cols}) VALUES ('delete', old.rowid, {old});"
+        f" INSERT INTO catalog_fts (rowid, {cols}) VALUES (new.rowid, {new}); END"
+    )
+    db.execute("INSERT INTO catalog_fts (catalog_fts) VALUES ('rebuild')")

@@ -29,6 +29,38 @@ log = logging.getLogger(__name__)
 PART_ITEMS = 500  # items per catalog/stock part: ~150 KiB, well under the 256 KiB limit
 
 
+_CATALOG_COLUMNS = (
+    "sku, gtin, name, brand, category, price_cents, description, rating, reviews, alternatives"
+)
+_CATALOG_UPSERT = (
+    f"INSERT INTO catalog ({_CATALOG_COLUMNS}, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT(sku) DO UPDATE SET version = excluded.version, "
+    + ", ".join(f"{c} = excluded.{c}" for c in _CATALOG_COLUMNS.split(", ")[1:])
+    # Only a changed product touches the row, and with it the FTS index (update trigger).
+    + " WHERE ("
+    + ", ".join(f"catalog.{c}" for c in _CATALOG_COLUMNS.split(", ")[1:])
+    + ") IS NOT ("
+    + ", ".join(f"excluded.{c}" for c in _CATALOG_COLUMNS.split(", ")[1:])
+    + ")"
+)
+
+
+def _catalog_row(i: wire.CatalogItem, version: int) -> tuple:
+    return (
+        i.sku,
+        i.gtin,
+        i.name,
+        i.brand,
+        i.category,
+        i.price_cents,
+        i.description,
+        i.rating,
+        i.reviews,
+        json.dumps(i.alternatives),
+        version,
+    )
+
+
 def _applied_version(conn: sqlite3.Connection, kind: str) -> int:
     row = conn.execute("SELECT value FROM state WHERE key = ?", (f"downlink:{kind}",)).fetchone()
     return int(row[0]) if row else 0
@@ -88,29 +120,26 @@ class DownlinkApplier:
         ]
         decode = wire.decode_catalog_part if kind == "catalog" else wire.decode_stock_part
         items = [item for p in payloads for item in decode(p).items]
-        with conn:
+        # The connection is in autocommit mode (edge.db.connect), where `with conn:` opens
+        # no transaction: BEGIN explicitly, or every row would be a commit of its own
+        # (an fsync each) and a reader could see half a snapshot.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             if kind == "catalog":
+                # An UPSERT, not INSERT OR REPLACE: REPLACE deletes without firing the
+                # FTS delete trigger, leaving stale index entries that grow with every
+                # version. Unchanged rows are left alone, index entries included, so
+                # `version` is the snapshot that last changed a product, and products
+                # left out of this snapshot are found by SKU.
+                conn.executemany(_CATALOG_UPSERT, [_catalog_row(i, version) for i in items])
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS snapshot_skus (sku TEXT PRIMARY KEY)")
+                conn.execute("DELETE FROM temp.snapshot_skus")
                 conn.executemany(
-                    "INSERT OR REPLACE INTO catalog (sku, gtin, name, brand, category, price_cents, description,"
-                    " rating, reviews, alternatives, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            i.sku,
-                            i.gtin,
-                            i.name,
-                            i.brand,
-                            i.category,
-                            i.price_cents,
-                            i.description,
-                            i.rating,
-                            i.reviews,
-                            json.dumps(i.alternatives),
-                            version,
-                        )
-                        for i in items
-                    ],
+                    "INSERT OR IGNORE INTO temp.snapshot_skus VALUES (?)", [(i.sku,) for i in items]
                 )
-                conn.execute("DELETE FROM catalog WHERE version < ?", (version,))
+                conn.execute(
+                    "DELETE FROM catalog WHERE sku NOT IN (SELECT sku FROM temp.snapshot_skus)"
+                )
             else:
                 conn.executemany(
                     "INSERT OR REPLACE INTO stock (sku, here, online, other_stores, version) VALUES (?, ?, ?, ?, ?)",
@@ -128,6 +157,10 @@ class DownlinkApplier:
             conn.execute(
                 "DELETE FROM downlink_parts WHERE kind = ? AND version <= ?", (kind, version)
             )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
         self.applied[kind] = version
         log.info("downlink: %s version %d applied (%d items)", kind, version, len(items))
 

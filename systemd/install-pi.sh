@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install touchpoint-edge on a Raspberry Pi (Raspberry Pi OS / Debian), as root:
-#   sudo systemd/install-pi.sh [--config store.toml] [--credentials DIR]
+#   sudo systemd/install-pi.sh [--config store.toml] [--credentials DIR] [--kiosk terminal|browser]
 # Creates the service user, /opt/touchpoint with its venv, /etc/touchpoint, the
 # state directory, udev rules and the unit; copies credentials (mode 0600, root).
+# --kiosk terminal: the shopper kiosk on tty1; --kiosk browser: served to a Chromium
+# kiosk window under cage on tty1, for a touch screen (docs/kiosk.md).
 # Safe to run again (an upgrade): existing config and credentials are kept.
 set -euo pipefail
 
@@ -11,11 +13,13 @@ PREFIX=/opt/touchpoint
 ETC=/etc/touchpoint
 CONFIG=""
 CREDS=""
+KIOSK=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) CONFIG=$2; shift 2 ;;
     --credentials) CREDS=$2; shift 2 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --kiosk) KIOSK=$2; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -48,7 +52,24 @@ install -m 0644 "$SRC/systemd/99-touchpoint.rules" /etc/udev/rules.d/99-touchpoi
 udevadm control --reload-rules && udevadm trigger --subsystem-match=tty --subsystem-match=video4linux || true
 
 install -m 0644 "$SRC/systemd/touchpoint-edge.service" /etc/systemd/system/touchpoint-edge.service
+install -m 0644 "$SRC/systemd/touchpoint-kiosk.service" "$SRC/systemd/touchpoint-kiosk-web.service" \
+  "$SRC/systemd/touchpoint-kiosk-browser.service" /etc/systemd/system/
 systemctl daemon-reload
 systemctl enable touchpoint-edge.service
+case "$KIOSK" in
+  "") ;;
+  terminal)
+    systemctl disable getty@tty1.service touchpoint-kiosk-web.service touchpoint-kiosk-browser.service 2>/dev/null || true
+    systemctl enable touchpoint-kiosk.service ;;
+  browser)
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cage chromium fonts-dejavu-core
+    groups=video,input; getent group render >/dev/null && groups=$groups,render
+    id kiosk >/dev/null 2>&1 || useradd --system --create-home --home-dir /var/lib/kiosk --shell /usr/sbin/nologin \
+      --groups "$groups" kiosk
+    systemctl disable getty@tty1.service touchpoint-kiosk.service 2>/dev/null || true
+    systemctl enable touchpoint-kiosk-web.service touchpoint-kiosk-browser.service
+    systemctl set-default graphical.target ;;
+  *) echo "--kiosk must be terminal or browser" >&2; exit 2 ;;
+esac
 echo "installed. Edit $ETC/store.toml, put secrets in $ETC/credentials/, then:"
 echo "  $PREFIX/.venv/bin/touchpoint config check $ETC/store.toml && systemctl restart touchpoint-edge"

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "hq": "hq.cli:hq_group",
     "count-video": "devices.camera.cli:count_video",
     "broker": "sync.broker_cli:broker_group",
+    "kiosk": "kiosk.cli:kiosk_command",
 }
 
 

@@ -53,7 +53,7 @@ def test_example_store_config_covers_every_key():
         "serial_scanner",
         "camera_scanner",
     }
-    for section in ("store", "database", "identity", "mqtt", "visits"):
+    for section in ("store", "database", "identity", "mqtt", "visits", "kiosk"):
         for key in getattr(cfg, section).__struct_fields__:
             documented = f"\n{key} =" in text or f"[[{section}.{key}]]" in text
             assert documented, f"{section}.{key} is not documented in the example"

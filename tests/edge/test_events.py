@@ -29,6 +29,7 @@ SAMPLES = [
     ev.NpsResponse(score=9, touchpoint="kiosk"),
     ev.DeviceStatus(state="degraded", detail="unplugged", rejected={"crc": 3}),
     ev.ClockStep(offset_s=12345.5, synced=True),
+    ev.OrderContact(order="o-1", name="Anna", email="anna@example.nl", postcode="1012 NX"),
 ]
 
 
@@ -41,6 +42,7 @@ def test_every_design_event_type_is_declared():
         "kiosk.search",
         "kiosk.product_view",
         "order.placed",
+        "order.contact",  # the kiosk's personal order details, purged once acknowledged
         "pickup.checkin",
         "pickup.ready",
         "pickup.handover",

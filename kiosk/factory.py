@@ -1,0 +1,66 @@
+"""Builds a kiosk from a checked store config: the one place that joins its parts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from edge.classify import classifier_from_config
+from edge.config import StoreConfig, kiosk_scanner
+from edge.configtree import SecretResolver
+from edge.eventlog import EventLog
+from kiosk.app import KioskApp
+from kiosk.core.recognition import OfflineRecognition, Recognition
+from kiosk.core.service import KioskService
+
+
+@dataclass
+class Kiosk:
+    """The app with the event log and service it was handed; `close()` after the app ends."""
+
+    app: KioskApp
+    service: KioskService
+    eventlog: EventLog
+
+    def close(self) -> None:
+        """Commit what the kiosk recorded and release the database."""
+        self.service.close()
+        self.eventlog.stop()
+
+
+def build_kiosk(
+    cfg: StoreConfig,
+    secrets: SecretResolver,
+    *,
+    recognition: Recognition | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    with_scanner: bool = True,
+) -> Kiosk:
+    """The kiosk app on the store database, reading the configured kiosk scanner."""
+    db = cfg.database
+    eventlog = EventLog(
+        db.path,
+        commit_interval=db.commit_interval_ms / 1000,
+        batch_max=db.batch_max,
+        busy_timeout_ms=db.busy_timeout_ms,
+    ).start()
+    classifier = classifier_from_config(cfg.identity, secrets)
+    service = KioskService(
+        db.path,
+        settings=cfg.kiosk,
+        store_id=cfg.store.id,
+        eventlog=eventlog,
+        classifier=classifier,
+        recognition=recognition or OfflineRecognition(),
+        order_prefix=cfg.identity.order_prefix,
+        busy_timeout_ms=db.busy_timeout_ms,
+    )
+    scanner = None
+    dev = kiosk_scanner(cfg)
+    if with_scanner and dev is not None:
+        from kiosk.scanner import KioskScanner
+
+        scanner = lambda post: KioskScanner(dev, post)  # noqa: E731
+    app = KioskApp(service, cfg.kiosk, store_name=cfg.store.name, clock=clock, scanner=scanner)
+    return Kiosk(app, service, eventlog)

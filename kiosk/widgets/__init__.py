@@ -1,0 +1,1 @@
+"""Kiosk widgets: on-screen keyboard, header, product buttons, QR code."""
