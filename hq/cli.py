@@ -62,6 +62,7 @@ def feed_worker_from_config(cfg, secrets: SecretResolver, ingester):
         provisional_s=f.provisional_s,
         housekeeping_s=f.housekeeping_s,
         unconsented_ttl_h=cfg.privacy.unconsented_ttl_h,
+        personal_event_days=cfg.privacy.personal_event_days,
         windows=windows_of(cfg),
     )
     return FeedWorker(

@@ -74,6 +74,9 @@ class PrivacySection(Section, kw_only=True):
     unconsented_ttl_h: Annotated[
         int, described("delete pseudonyms of visits without consent after", ge=1, le=720)
     ] = 24
+    personal_event_days: Annotated[
+        int, described("blank an order's contact details this long after they arrive", ge=1, le=400)
+    ] = 30
     event_retention_days: Annotated[
         int, described("keep raw store events this long", ge=1, le=800)
     ] = 400

@@ -31,7 +31,7 @@ from typing import Any
 from hq.db import Db
 from hq.facts import Windows
 from hq.feeds import CHAIN, bucket_row, chain_feed
-from hq.privacy import expire_pseudonyms
+from hq.privacy import expire_personal_events, expire_pseudonyms
 from hq.rollup import Rollup
 from hq.storage import HqStore, StoreUnavailable
 from sync import wire
@@ -52,6 +52,7 @@ class FeedSettings:
     provisional_s: float = 60.0
     housekeeping_s: float = 600.0
     unconsented_ttl_h: float = 24.0
+    personal_event_days: float = 30.0
     windows: Windows = field(default_factory=Windows)
 
 
@@ -156,6 +157,7 @@ class FeedWorker:
                     self.stats.expired_pseudonyms += expire_pseudonyms(
                         db, self.s.unconsented_ttl_h, self.now(), self.s.windows
                     )
+                    expire_personal_events(db, self.s.personal_event_days, self.now())
                     last_house = mono
                 self.stats.passes += 1
                 self.stats.days += result.days

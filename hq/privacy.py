@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from edge.events import PERSONAL_TYPES
 from edge.visits import format_ts
 from hq.db import Db, Tx
 from hq.facts import Windows, identified_purchases
@@ -53,6 +54,31 @@ def expire_pseudonyms(db: Db, ttl_h: float, now: float, windows: Windows | None 
             "UPDATE hq_visits SET pseudonym = NULL, purchases = ? WHERE store = ? AND seq = ?"
             " AND customer_id IS NULL",
             frozen,
+        )
+    return len(rows)
+
+
+ERASED = '{"erased":"retention"}'
+
+
+def expire_personal_events(db: Db, days: float, now: float) -> int:
+    """Blank the data of personal events (an order's contact details) received `days` ago.
+
+    The store deletes them once head office has them (edge/personal.py); head office
+    keeps them only as long as an order needs them. The event stays (its seq keeps the
+    store's numbering whole), its data does not.
+    """
+    cutoff = format_ts(datetime.fromtimestamp(now, UTC) - timedelta(days=days))
+    types = ", ".join(f"'{t}'" for t in PERSONAL_TYPES)
+    with db.tx() as tx:
+        rows = tx.execute(
+            f"SELECT store, seq FROM hq_events WHERE type IN ({types}) AND received_at < ?"
+            " AND data <> ?",
+            (cutoff, ERASED),
+        )
+        tx.executemany(
+            "UPDATE hq_events SET data = ? WHERE store = ? AND seq = ?",
+            [(ERASED, store, seq) for store, seq in rows],
         )
     return len(rows)
 

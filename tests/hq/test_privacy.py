@@ -162,3 +162,21 @@ def _tables(db: Db) -> list[str]:
     else:
         sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
     return [t for (t,) in db.q(sql)]
+
+
+def test_an_orders_contact_details_are_blanked_after_their_period(hq_store):
+    from hq.privacy import expire_personal_events
+
+    log = StoreLog("s1")
+    log.add("order.contact", "2026-06-01T09:00:00.000Z",
+            {"order": "TPO-1", "name": "Anna de Vries", "email": "anna@example.nl",
+             "street": "Kalverstraat 1", "postcode": "1012NX", "city": "Amsterdam"})  # fmt: skip
+    log.door("2026-06-01T09:01:00.000Z")
+    deliver(hq_store, "s1", log.payloads(), received_at=RECEIVED)
+    db = Db(hq_store)
+    assert expire_personal_events(db, 30, RECEIVED_EPOCH + 29 * 86400) == 0
+    assert "anna@example.nl" in json.dumps(db.q("SELECT data FROM hq_events"))
+    assert expire_personal_events(db, 30, RECEIVED_EPOCH + 31 * 86400) == 1
+    dump = json.dumps(db.q("SELECT data FROM hq_events ORDER BY seq"))
+    assert "anna" not in dump.lower() and "Kalverstraat" not in dump and "door" in dump
+    assert db.q("SELECT max(seq) FROM hq_events")[0][0] == 2  # the numbering stays whole
