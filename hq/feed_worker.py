@@ -169,6 +169,7 @@ class FeedWorker:
                 self.idle.set()
             except StoreUnavailable as exc:
                 self.stats.last_error = f"database unavailable: {exc}"
+                self.stats.active = False  # a new connection must win the lock again
                 log.warning("feeds: %s; retrying", self.stats.last_error)
                 if store is not None:
                     store.close()
