@@ -13,8 +13,9 @@ every revision without an old bucket replacing the retained newest one. The chai
 roll-up goes to `touchpoint/v1/_chain/feed/{hour|day}` the same way. A bucket leaves
 `hq_feed_outbox` only after the broker acknowledged its message.
 
-With several `hq run` processes on PostgreSQL, one worker runs at a time: each tries
-a session advisory lock and only its holder works (the others stand by).
+With several `hq run` processes on one database, one worker runs at a time: each
+tries the database's feed lock (a PostgreSQL session advisory lock, or a lock file
+beside the SQLite file) and only its holder works; the others stand by.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from hq.storage import HqStore, StoreUnavailable
 from sync import wire
 
 log = logging.getLogger(__name__)
-_WORKER_LOCK = 0x7470_6677  # "tpfw": one feed worker per PostgreSQL database
 
 Publish = Callable[[str, bytes, bool], bool]  # (topic, payload, retain) -> broker acked
 
@@ -179,13 +179,11 @@ class FeedWorker:
             store.close()
 
     def _elected(self, store: HqStore) -> bool:
-        """Whether this process runs the feeds (always on SQLite; one lock holder on PostgreSQL)."""
-        if self.stats.active or getattr(store, "dialect", "sqlite") != "postgresql":
-            self.stats.active = True
+        """Whether this process runs the feeds: the one holding the database's feed lock."""
+        if self.stats.active:
             return True
-        (got,) = store.query("SELECT pg_try_advisory_lock(%s)", (_WORKER_LOCK,))[0]
-        self.stats.active = bool(got)
-        if got:
+        self.stats.active = store.try_feed_lock()
+        if self.stats.active:
             log.info("feeds: this process runs the rollup and publishes the feeds")
         return self.stats.active
 

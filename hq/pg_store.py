@@ -40,6 +40,8 @@ from hq.storage import (
 )
 from sync.wire import StoreState
 
+# One feed worker per database ("tpfw"); held by its connection, freed if it drops.
+_FEED_LOCK = 0x7470_6677
 # Any constant: serialises schema creation between ingesters starting together.
 _SCHEMA_LOCK = 0x7470_6871  # "tphq"
 
@@ -157,6 +159,11 @@ class PgHqStore(ImportWrites):
         """Rows of one read statement."""
         with self._tx() as cur:
             return cur.execute(sql, tuple(params)).fetchall()
+
+    def try_feed_lock(self) -> bool:
+        """Take the one feed worker's lock (a session advisory lock) if no one holds it."""
+        (got,) = self.query("SELECT pg_try_advisory_lock(%s)", (_FEED_LOCK,))[0]
+        return bool(got)
 
     def checkpoint(self) -> None:
         """Rewrite the tables that held erased pseudonyms, so no dead copy stays on disk."""

@@ -8,6 +8,8 @@ writer waits (busy_timeout) instead of failing to upgrade a read lock.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -64,6 +66,8 @@ class SqliteHqStore(ImportWrites):
         # Off only in bench/hq_feed.py, to measure ingest without feed upkeep.
         self.feed_marks = feed_marks
         path = Path(path)
+        self._path = path
+        self._feed_lock: int | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE … COMMIT).
         self._conn = sqlite3.connect(
@@ -107,6 +111,21 @@ class SqliteHqStore(ImportWrites):
     def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         """Rows of one read statement."""
         return self._read(sql, tuple(params))
+
+    def try_feed_lock(self) -> bool:
+        """Take the one feed worker's lock (a lock file beside the database) if free.
+
+        Held until this store is closed, so a second `hq run` on the same file stands by.
+        """
+        if self._feed_lock is None:
+            fd = os.open(f"{self._path}.feeds.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            self._feed_lock = fd
+        return True
 
     def checkpoint(self) -> None:
         """Move the WAL into the database file and truncate it (after an erasure)."""
@@ -224,6 +243,9 @@ class SqliteHqStore(ImportWrites):
         return [(int(q), i, t, d) for q, i, t, d in rows]
 
     def close(self) -> None:
-        """Release the connection."""
+        """Release the connection (and the feed lock, if held)."""
         with self._lock:
             self._conn.close()
+        if self._feed_lock is not None:
+            os.close(self._feed_lock)
+            self._feed_lock = None

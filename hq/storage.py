@@ -143,6 +143,10 @@ class HqStore(Protocol):
         """Upsert transactions of registered stores in one transaction; others rejected."""
         ...
 
+    def try_feed_lock(self) -> bool:
+        """Take the lock that lets one process run the feed rollup; False if another holds it."""
+        ...
+
     def close(self) -> None:
         """Release the connection."""
         ...
