@@ -2,7 +2,10 @@
 
 - `Totals` from a counter go through that device's `DeltaTracker`; the crossings and
   the tracker's new state are appended as one unit, so a crash can neither lose nor
-  repeat a crossing (the next totals are compared with what was committed).
+  repeat a crossing (the next totals are compared with what was committed). Totals
+  that fit both a wrap and a sensor restart are counted low (never twice), counted as
+  `ambiguous_totals` and described in a `device.status` written with them. The port
+  connecting or dropping tells the tracker the sensor was not heard throughout.
 - `Crossing` (GPIO beams, camera: already deltas) becomes `door.count`.
 - `Scan` is classified and pseudonymised (edge/classify.py); an identified shopper
   seen at a door scanner opens at most one `visit.identified` per visit window.
@@ -19,7 +22,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from devices.counters.deltas import DeltaTracker
+from devices.counters.deltas import AMBIGUOUS, DeltaTracker
 from devices.readings import Crossing, Reading, Rejected, Scan, Status, Totals
 from edge.classify import ScanClassifier
 from edge.eventlog import EventLog
@@ -96,6 +99,8 @@ class ReadingRouter:
         elif isinstance(reading, Scan):
             self._scan(route, reading)
         elif isinstance(reading, Status):
+            if route.tracker is not None and reading.state in ("connected", "disconnected"):
+                route.tracker.link_changed()
             self.set_health(route.name, reading.state, reading.detail)
         elif isinstance(reading, Rejected):
             self._rejected(route, reading)
@@ -105,10 +110,23 @@ class ReadingRouter:
             route.tracker = DeltaTracker(modulus=route.modulus)
         crossings = route.tracker.update(totals)
         state = (tracker_key(route.name), json.dumps(route.tracker.state, sort_keys=True))
-        self._crossings(route, crossings, state=state)
+        notes = []
+        if route.tracker.last_ambiguity is not None:
+            route.rejected[AMBIGUOUS] += 1
+            route.reported[AMBIGUOUS] += 1  # reported right here, with the counts
+            notes.append(
+                DeviceStatus(
+                    state=_reported_state(route),
+                    detail=route.tracker.last_ambiguity[:500],
+                    rejected={AMBIGUOUS: 1},
+                )
+            )
+        self._crossings(route, crossings, state=state, notes=notes)
 
-    def _crossings(self, route: DeviceRoute, crossings: list[Crossing], state) -> None:
-        payloads = [
+    def _crossings(
+        self, route: DeviceRoute, crossings: list[Crossing], state, notes: list | None = None
+    ) -> None:
+        payloads: list = [
             DoorCount(
                 door=route.door or route.name,
                 direction=c.direction,
@@ -119,6 +137,7 @@ class ReadingRouter:
             for c in crossings
             if c.count > 0
         ]
+        payloads += notes or []
         ts = crossings[0].ts if crossings else None
         if payloads or state is not None:
             self.eventlog.append_many(payloads, route.name, ts=ts, state=state)
@@ -179,6 +198,12 @@ class ReadingRouter:
                 if not grown:
                     continue
                 route.reported = Counter(route.rejected)
-                state = "degraded" if route.state not in ("connected", "ok") else route.state
-                status = DeviceStatus(state=state, detail="rejected input", rejected=dict(grown))  # type: ignore[arg-type]
+                status = DeviceStatus(
+                    state=_reported_state(route), detail="rejected input", rejected=dict(grown)
+                )
                 self.eventlog.append(status, route.name)
+
+
+def _reported_state(route: DeviceRoute):
+    """The state a report carries: the device's own when healthy, else degraded."""
+    return route.state if route.state in ("connected", "ok") else "degraded"
