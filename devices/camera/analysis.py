@@ -23,11 +23,13 @@ import cv2
 import numpy as np
 
 from devices.camera.blobs import Blob, BlobRules, find_blobs
+from devices.camera.faint import traces
 from devices.camera.foreground import foreground, person_mask
 from devices.camera.tracker import CountLine, LineEvent, Track, Tracker
 from devices.readings import Crossing
 
 SideName = Literal["left", "right"]
+TRACE_SHARE = 0.3  # a shadow-only trace this share of the smallest person keeps a track
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,11 @@ class LineCounter:
             return []
         mask = person_mask(raw, small, self._bg.getBackgroundImage, self._rules.min_area)
         blobs = find_blobs(mask, self._rules, self._tracker.seeds())
-        events = self._tracker.update(blobs, self.frame_index)
+        glimpses = [
+            Blob(x, y, area, (0, 0, 0, 0))
+            for x, y, area in traces(raw, mask, TRACE_SHARE * self._rules.min_area)
+        ]
+        events = self._tracker.update(blobs, self.frame_index, glimpses)
         self.snapshot = Snapshot(blobs, list(self._tracker.tracks), self._scale_out)
         return self._tally(events)
 
