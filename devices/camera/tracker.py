@@ -88,6 +88,7 @@ class Track:
     seen: tuple[float, float, int] = (0.0, 0.0, 0)  # last measured x, y and its frame
     area: float = 0.0  # usual blob area of this person, analysis px
     whole: float = 0.0  # the same, slow to shrink: what all of them looks like
+    traced: int = 0  # frames followed by a shadow trace alone, before being seen
     trail: deque = field(default_factory=lambda: deque(maxlen=24))
 
     def predict(self) -> tuple[float, float]:
@@ -231,6 +232,7 @@ class Tracker:
             px, py = t.predict()
             t.x, t.y = 0.5 * (g.x + px), 0.5 * (g.y + py)
             return
+        t.traced += 1
         # Nothing better known yet: the trace is the person's best position and speed.
         sx, sy, sf = t.seen
         steps = max(1, frame - sf)
@@ -275,7 +277,7 @@ class Tracker:
         return self.gate * min(GATE_GROWTH_MAX, 1.0 + GATE_GROWTH * t.missed)
 
     def _patience(self, t: Track) -> int:
-        if self.bounds is None or t.hits < self.min_hits:
+        if self.bounds is None or t.hits + t.traced < self.min_hits:
             return self.max_missed
         w, h = self.bounds
         m = self.gate
@@ -294,6 +296,10 @@ class Tracker:
             # and says nothing about the speed.
             px, py = t.predict()
             x, y = 0.5 * (x + px), 0.5 * (y + py)
+        elif t.hits == 0:
+            # First sight of someone followed by their shadow: the jump from shadow to
+            # body is where the shadow lay, not how fast they walk.
+            t.area = t.whole = area
         else:
             # Velocity between measurements: frames coasted count as time passing,
             # never as evidence of where the person was.
