@@ -55,6 +55,8 @@ def grey(image: np.ndarray) -> np.ndarray:
 def traces(raw: np.ndarray, mask: np.ndarray, min_area: float) -> list[tuple[float, float, float]]:
     """(x, y, area) of shadow-only regions clear of `mask`: where a faint person may be."""
     shade = cv2.inRange(raw, SHADOW, SHADOW)
+    if not cv2.countNonZero(shade):
+        return []
     shade[cv2.dilate(mask, _SHADE_KERNEL) > 0] = 0
     n, _, stats, centroids = cv2.connectedComponentsWithStats(shade, connectivity=8)
     return [
