@@ -4,9 +4,11 @@ Per frame: downscale to `analysis_width` (people from 3-4 m up stay 15+ px wide,
 160-px frame costs a sixteenth of a 640-px one), normalise global brightness to a
 slowly moving reference, background-subtract with MOG2, turn its labels into a mask
 of people (`foreground.py`: cast shadows dropped, clothes the colour of the floor
-kept, holes filled, specks removed), then find person blobs, cut merged people
+kept, coats a few grey levels off it found by `faint.py`, holes filled, specks
+removed), then find person blobs, cut merged people
 apart where the tracks predict them (`blobs.py`), track them and count line
-crossings (`tracker.py`).
+crossings (`tracker.py`), with shadow-only traces passed along so a hidden
+person's track survives.
 
 A lighting change that survives the normalisation (a non-uniform one, a light switched
 on) turns a large part of the frame to foreground at once; then the background is

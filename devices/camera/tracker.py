@@ -13,6 +13,12 @@ to the first side cancels it (a U-turn, a person stepping over the line and back
 until the person is `confirm` pixels past the line or the track ends. Counting on the
 committed sides, never on the raw sign of the distance, is what stops a person who
 lingers on the line from being counted each time they sway over it.
+
+People whose clothes match the floor (issue 14) are followed through the stretch where
+they vanish: a coasting track's gate widens, a partial view moves it only halfway,
+and shadow traces (`glimpses`) keep it alive or start a tentative track with no hits
+that remembers the side a hidden person came from. Only detections of a person count
+as hits, so a shadow alone never counts.
 """
 
 from __future__ import annotations

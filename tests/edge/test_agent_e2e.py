@@ -41,6 +41,17 @@ role = "door"
 """
 
 
+def counter_toml(kind, name, door, port):
+    """A store config `[[devices]]` table for one door counter."""
+    return f"""
+[[devices]]
+type = "{kind}"
+name = "{name}"
+door = "{door}"
+port = "{port}"
+"""
+
+
 def scans(db):
     return [
         json.loads(r[0])
@@ -143,14 +154,9 @@ def test_totals_that_fit_a_wrap_and_a_restart_are_never_counted_twice(tmp_path, 
     # Issue 14: the persisted totals are (10, 65470) and the first frame after the agent
     # comes back says (50, 14). Both stories give the agent the same frames: counting
     # the low explanation per direction never exceeds the truth of either.
-    devices = f"""
-[[devices]]
-type = "terabee"
-name = "door-main"
-door = "main"
-port = "{tmp_path / "by-id-terabee"}"
-"""
-    config = write_store_config(tmp_path, devices)
+    config = write_store_config(
+        tmp_path, counter_toml("terabee", "door-main", "main", tmp_path / "by-id-terabee")
+    )
     cfg = load_store_config(config)
     db = tmp_path / "store.db"
     counter = TerabeeEmulator(tmp_path / "by-id-terabee", sensor="7", start=(65526, 65470))
@@ -202,13 +208,7 @@ port = "{tmp_path / "by-id-terabee"}"
 def test_ascii_counter_wraps_at_its_own_modulus(tmp_path):
     from devices.emulators.ascii_counter import AsciiCounterEmulator
 
-    devices = f"""
-[[devices]]
-type = "ascii_counter"
-name = "door-side"
-door = "side"
-port = "{tmp_path / "by-id-esp32"}"
-"""
+    devices = counter_toml("ascii_counter", "door-side", "side", tmp_path / "by-id-esp32")
     cfg = load_store_config(write_store_config(tmp_path, devices))
     # Totals past 65535: a 16-bit tracker would read them as a reset and undercount.
     counter = AsciiCounterEmulator(
