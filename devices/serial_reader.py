@@ -176,7 +176,8 @@ class SerialReader:
         self._emit_status("error", detail)
 
     def _emit_status(self, state: str, detail: str) -> None:
-        self._deliver(Status(state=state, detail=detail, device=self.port))  # type: ignore[arg-type]
+        # Through `process` too: a delta tracker must know the sensor went unheard.
+        self._emit_all([Status(state=state, detail=detail, device=self.port)])  # type: ignore[arg-type]
 
     def _emit_all(self, readings: list[Reading]) -> None:
         for reading in readings:

@@ -7,6 +7,9 @@
   all: the latest reading is kept aside and the tracker stays where it was, so when
   commits work again (`retry_deferred`, every tick) one delta carries every crossing
   of the outage. The sensor's cumulative totals are the buffer; nothing is lost.
+  Totals that fit both a wrap and a sensor restart are counted low (never twice), counted as
+  `ambiguous_totals` and described in a `device.status` written with them. The port
+  connecting or dropping tells the tracker the sensor was not heard throughout.
 - `Crossing` (GPIO beams, camera: already deltas) becomes `door.count`.
 - `Scan` is classified and pseudonymised (edge/classify.py); an identified shopper
   seen at a door scanner opens at most one `visit.identified` per visit window.
@@ -23,7 +26,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-from devices.counters.deltas import DeltaTracker
+from devices.counters.deltas import AMBIGUOUS, DeltaTracker
 from devices.readings import Crossing, Reading, Rejected, Scan, Status, Totals
 from edge.classify import ScanClassifier
 from edge.eventlog import EventLog
@@ -101,6 +104,8 @@ class ReadingRouter:
         elif isinstance(reading, Scan):
             self._scan(route, reading)
         elif isinstance(reading, Status):
+            if route.tracker is not None and reading.state in ("connected", "disconnected"):
+                route.tracker.link_changed()
             self.set_health(route.name, reading.state, reading.detail)
         elif isinstance(reading, Rejected):
             self._rejected(route, reading)
@@ -120,11 +125,24 @@ class ReadingRouter:
             route.tracker = DeltaTracker(modulus=route.modulus)
         crossings = route.tracker.update(totals)
         state = (tracker_key(route.name), json.dumps(route.tracker.state, sort_keys=True))
-        if not self._crossings(route, crossings, state=state):
+        notes = []
+        ambiguous = route.tracker.last_ambiguity
+        if ambiguous is not None:
+            notes.append(
+                DeviceStatus(
+                    state=_reported_state(route),
+                    detail=ambiguous[:500],
+                    rejected={AMBIGUOUS: 1},
+                )
+            )
+        if not self._crossings(route, crossings, state=state, notes=notes):
             # Refused at the memory bound: back to the totals that are queued or committed,
             # so the next reading carries these crossings again.
             route.tracker = DeltaTracker.from_state(before) if before is not None else None
             route.deferred = totals
+        elif ambiguous is not None:
+            route.rejected[AMBIGUOUS] += 1
+            route.reported[AMBIGUOUS] += 1  # reported right here, with the counts
 
     def retry_deferred(self) -> None:
         """Turn totals kept aside while the log was blocked into door counts, once it is not."""
@@ -138,8 +156,10 @@ class ReadingRouter:
                     )
                     self._totals(route, route.deferred)
 
-    def _crossings(self, route: DeviceRoute, crossings: list[Crossing], state) -> bool:
-        payloads = [
+    def _crossings(
+        self, route: DeviceRoute, crossings: list[Crossing], state, notes: list | None = None
+    ) -> bool:
+        payloads: list = [
             DoorCount(
                 door=route.door or route.name,
                 direction=c.direction,
@@ -150,6 +170,7 @@ class ReadingRouter:
             for c in crossings
             if c.count > 0
         ]
+        payloads += notes or []
         ts = crossings[0].ts if crossings else None
         if payloads or state is not None:
             return self.eventlog.append_many(payloads, route.name, ts=ts, state=state)
@@ -211,6 +232,12 @@ class ReadingRouter:
                 if not grown:
                     continue
                 route.reported = Counter(route.rejected)
-                state = "degraded" if route.state not in ("connected", "ok") else route.state
-                status = DeviceStatus(state=state, detail="rejected input", rejected=dict(grown))  # type: ignore[arg-type]
+                status = DeviceStatus(
+                    state=_reported_state(route), detail="rejected input", rejected=dict(grown)
+                )
                 self.eventlog.append(status, route.name)
+
+
+def _reported_state(route: DeviceRoute):
+    """The state a report carries: the device's own when healthy, else degraded."""
+    return route.state if route.state in ("connected", "ok") else "degraded"

@@ -4,9 +4,11 @@ Per frame: downscale to `analysis_width` (people from 3-4 m up stay 15+ px wide,
 160-px frame costs a sixteenth of a 640-px one), normalise global brightness to a
 slowly moving reference, background-subtract with MOG2, turn its labels into a mask
 of people (`foreground.py`: cast shadows dropped, clothes the colour of the floor
-kept, holes filled, specks removed), then find person blobs, cut merged people
+kept, coats a few grey levels off it found by `faint.py`, holes filled, specks
+removed), then find person blobs, cut merged people
 apart where the tracks predict them (`blobs.py`), track them and count line
-crossings (`tracker.py`).
+crossings (`tracker.py`), with shadow-only traces passed along so a hidden
+person's track survives.
 
 A lighting change that survives the normalisation (a non-uniform one, a light switched
 on) turns a large part of the frame to foreground at once; then the background is
@@ -23,11 +25,13 @@ import cv2
 import numpy as np
 
 from devices.camera.blobs import Blob, BlobRules, find_blobs
+from devices.camera.faint import traces
 from devices.camera.foreground import foreground, person_mask
 from devices.camera.tracker import CountLine, LineEvent, Track, Tracker
 from devices.readings import Crossing
 
 SideName = Literal["left", "right"]
+TRACE_SHARE = 0.3  # a shadow-only trace this share of the smallest person keeps a track
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,11 @@ class LineCounter:
             return []
         mask = person_mask(raw, small, self._bg.getBackgroundImage, self._rules.min_area)
         blobs = find_blobs(mask, self._rules, self._tracker.seeds())
-        events = self._tracker.update(blobs, self.frame_index)
+        glimpses = [
+            Blob(x, y, area, (0, 0, 0, 0))
+            for x, y, area in traces(raw, mask, TRACE_SHARE * self._rules.min_area)
+        ]
+        events = self._tracker.update(blobs, self.frame_index, glimpses)
         self.snapshot = Snapshot(blobs, list(self._tracker.tracks), self._scale_out)
         return self._tally(events)
 

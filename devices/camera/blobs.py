@@ -142,6 +142,9 @@ def _people(pts: np.ndarray, area: float, rules: BlobRules, cut: bool) -> int:
     by_shape = 1 + int(ratio >= 1.45 * rules.aspect) + int(ratio >= 2.6 * rules.aspect)
     if cut:
         by_shape = 1
+    # A sliver too small to hold two people is one person half hidden (stepping off
+    # a mat the colour of their coat), however wide it looks.
+    by_shape = min(by_shape, max(1, int(area / (2 * rules.min_area))))
     return max(1, min(rules.max_people, max(by_area, by_shape)))
 
 

@@ -13,7 +13,8 @@ shadow, and dropping every shadow pixel loses them. So shadows are judged by reg
   dimmer; a region whose fine texture (mean absolute Laplacian) is clearly above
   the floor's beneath it, measured against the frame's noise, is kept whole.
 
-Holes are then filled (a dark head on a dark door mat matches the floor, leaving a
+Pixels a few grey levels off the floor that MOG2 calls background are added from
+`faint.py`. Holes are then filled (a dark head on a dark door mat matches the floor, leaving a
 ring that the clean-up would cut in two) and the mask is cleaned with one 3x3
 opening and one dilation.
 """
@@ -25,7 +26,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-SHADOW = 127
+from devices.camera.faint import SHADOW, faint, grey
+
 FOREGROUND = 255
 FG_SHARE = 0.5  # a region with less foreground than this is judged by its texture
 TEXTURE = 1.0  # region texture / (floor texture + noise) above which it is cloth
@@ -46,12 +48,13 @@ def person_mask(
 ) -> np.ndarray:
     """0/255 mask of people from subtractor labels `raw` and the (analysed) `frame`.
 
-    `background` returns the subtractor's background picture; it is only asked for
-    when a region needs its texture judged. Regions under `min_area` are not judged.
+    `background` returns the subtractor's background picture. Regions under
+    `min_area` are not judged by their texture.
     """
-    mask = foreground(raw)
+    bg = background()
+    mask = cv2.bitwise_or(foreground(raw), faint(raw, frame, bg))
     if cv2.countNonZero(cv2.inRange(raw, SHADOW, SHADOW)):
-        mask = cv2.bitwise_or(mask, _cloth_like_shadows(raw, mask, frame, background, min_area))
+        mask = cv2.bitwise_or(mask, _cloth_like_shadows(raw, mask, frame, bg, min_area))
     mask = _fill_holes(mask)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _KERNEL)
     return cv2.dilate(mask, _KERNEL)
@@ -72,7 +75,7 @@ def _cloth_like_shadows(raw, fg, frame, background, min_area: float) -> np.ndarr
     weak[0] = False
     if not weak.any():
         return none
-    ratio = texture_ratio(frame, background(), raw == 0)
+    ratio = texture_ratio(frame, background, raw == 0)
     texture = np.bincount(flat, weights=ratio.ravel(), minlength=n) / np.maximum(total, 1)
     weak &= texture >= TEXTURE
     if not weak.any():
@@ -86,17 +89,11 @@ def texture_ratio(frame: np.ndarray, background: np.ndarray, floor: np.ndarray) 
     The noise level is the median texture of `frame` where `floor` (a boolean mask of
     pixels seen as background) is set, so sensor noise alone does not read as cloth.
     """
-    lf = np.abs(cv2.Laplacian(_grey(frame), cv2.CV_32F))
-    lb = np.abs(cv2.Laplacian(_grey(background), cv2.CV_32F))
+    lf = np.abs(cv2.Laplacian(grey(frame), cv2.CV_32F))
+    lb = np.abs(cv2.Laplacian(grey(background), cv2.CV_32F))
     seen = lf[floor]
     noise = float(np.median(seen[::3])) if seen.size else 1.0
     return cv2.boxFilter(lf, -1, (3, 3)) / (cv2.boxFilter(lb, -1, (3, 3)) + max(noise, 1e-3))
-
-
-def _grey(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    return image.astype(np.float32)
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:

@@ -6,6 +6,13 @@ and people drawn as top-down ellipses (shoulders plus head) with soft shadows. E
 scene is deterministic for a (scenario, seed, size). The truth counts a person once if
 their path ends on the other side of the line from where it started; the frame of the
 crossing is the last frame their centre changed side.
+
+Two scenarios model an ordinary winter day at a Dutch store entrance (issue 14):
+`lowcontrast` puts grey or dark coats within a few grey levels of grey tiles or of a
+dark doormat lying beside the line, with soft shadows in varied directions, and the
+first shopper walking in while the counter's background model is still settling;
+`spacing` has pairs walking abreast from shoulders touching to a body width apart,
+each at their own speed, in any clothing (a third in floor-coloured coats).
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-SCENARIOS = ("single", "pairs", "uturn", "linger", "lighting", "noise")
+SCENARIOS = ("single", "pairs", "uturn", "linger", "lighting", "noise", "lowcontrast", "spacing")
+WINTER = ("lowcontrast", "spacing")  # grey tiles, a dark mat beside the line, grey coats
 FPS = 25.0
 
 
@@ -33,6 +41,8 @@ class Walker:
     color: tuple[float, float, float]
     hair: float
     seed: int
+    texture: float = 14.0  # fabric texture, grey levels (plain wool is smoother)
+    shadow: tuple[float, float, float] = (0.35, 0.45, 0.4)  # offset x, y (body sizes), depth
 
 
 @dataclass
@@ -47,6 +57,7 @@ class Scene:
     noise: float = 2.0
     gain: Callable[[int], tuple[float, float]] = lambda f: (1.0, 0.0)  # (level, gradient)
     flicker: float = 0.0
+    floor: tuple[float, float] | None = None  # winter floor: (tile level, mat level)
 
     @property
     def line(self) -> tuple[int, int, int, int]:
@@ -112,6 +123,8 @@ def build_scene(scenario: str, seed: int, size: tuple[int, int] = (320, 240)) ->
         scene.gain = _lighting_program
         scene.noise = 2.5
         return scene
+    if scenario in WINTER:
+        return _winter_scene(scene, rng, k)
     count = {"single": 10, "pairs": 6, "uturn": 6, "linger": 6, "noise": 10}[scenario]
     for _ in range(count):
         going_in = bool(rng.random() < 0.5)
@@ -138,12 +151,75 @@ def build_scene(scenario: str, seed: int, size: tuple[int, int] = (320, 240)) ->
             way = _straight(x, h, speed, going_in, rng.uniform(-0.08, 0.08) * h)
         scene.walkers.append(_walker(way, t, look, rng, sway=scenario == "linger"))
         t += int(rng.integers(35, 70))
-    scene.n_frames = max(int(np.flatnonzero(~np.isnan(wk.ys))[-1]) for wk in scene.walkers) + 15
-    for wk in scene.walkers:
-        wk.xs, wk.ys = _pad(wk.xs, scene.n_frames), _pad(wk.ys, scene.n_frames)
+    _finish(scene)
     if scenario == "noise":
         scene.noise, scene.flicker = 9.0, 0.03
     return scene
+
+
+def _finish(scene: Scene) -> None:
+    scene.n_frames = max(int(np.flatnonzero(~np.isnan(wk.ys))[-1]) for wk in scene.walkers) + 15
+    for wk in scene.walkers:
+        wk.xs, wk.ys = _pad(wk.xs, scene.n_frames), _pad(wk.ys, scene.n_frames)
+
+
+def _winter_scene(scene: Scene, rng: np.random.Generator, k: float) -> Scene:
+    """`lowcontrast`: single file in floor- or mat-coloured coats; `spacing`: pairs abreast."""
+    w, h = scene.size
+    tile = float(rng.uniform(105, 150))
+    mat = tile * float(rng.uniform(0.45, 0.6))
+    scene.floor = (tile, mat)
+    scene.noise = 2.5
+    t = int(rng.integers(0, 4))  # the first shopper arrives while the model settles
+    if scene.scenario == "lowcontrast":
+        for _ in range(12):
+            going_in = bool(rng.random() < 0.5)
+            speed = rng.uniform(2.5, 6.0) * k
+            x = rng.uniform(0.25, 0.75) * w
+            way = _straight(x, h, speed, going_in, rng.uniform(-0.08, 0.08) * h)
+            wk = _walker(way, t, _person(rng, k), rng)
+            _winter_look(wk, rng, tile, mat, plain=rng.random() < 0.85)
+            scene.walkers.append(wk)
+            t += int(rng.integers(30, 65))
+    else:
+        for _ in range(8):
+            going_in = bool(rng.random() < 0.5)
+            speed = rng.uniform(2.5, 6.0) * k
+            a, b = _person(rng, k), _person(rng, k)
+            # Shoulders touching up to one shoulder width of air between them.
+            gap = rng.uniform(0.0, 1.0) * (a[0] + b[0])
+            offset = (a[0] + b[0] + gap) / 2
+            x = float(np.clip(rng.uniform(0.25, 0.75) * w, offset + 4, w - offset - 4))
+            drift = rng.uniform(-0.04, 0.04) * h
+            stagger = rng.uniform(-0.3, 0.3) * a[1]
+            for dx, look, dy in ((-offset, a, 0.0), (offset, b, stagger)):
+                # Each walks at their own pace (within 12%), so the pair slowly staggers.
+                own = speed * rng.uniform(0.94, 1.06)
+                wk = _walker(_straight(x + dx, h, own, going_in, drift, dy), t, look, rng)
+                if rng.random() < 0.35:
+                    _winter_look(wk, rng, tile, mat, plain=True)
+                scene.walkers.append(wk)
+            t += int(rng.integers(55, 90))
+    _finish(scene)
+    return scene
+
+
+def _winter_look(
+    wk: Walker, rng: np.random.Generator, tile: float, mat: float, plain: bool
+) -> None:
+    """A grey or dark coat within a few grey levels of the tiles or the mat, soft shadow."""
+    if plain:
+        target = tile if rng.random() < 0.6 else mat
+        grey = target + rng.uniform(-6.0, 6.0)
+        wk.color = tuple(float(grey + rng.uniform(-2.0, 2.0)) for _ in range(3))
+        wk.texture = float(rng.uniform(3.0, 8.0))
+        if rng.random() < 0.4:  # a hood or a grey hat: no dark hair to find either
+            wk.hair = float(grey + rng.uniform(-8.0, 8.0))
+    wk.shadow = (
+        float(rng.uniform(-0.5, 0.5)),
+        float(rng.uniform(-0.5, 0.5)),
+        float(rng.uniform(0.12, 0.35)),
+    )
 
 
 def render(scene: Scene, video: Path) -> int:
@@ -153,7 +229,7 @@ def render(scene: Scene, video: Path) -> int:
     if not writer.isOpened():
         raise OSError(f"cannot write video {video}")
     rng = np.random.default_rng([99, scene.seed, SCENARIOS.index(scene.scenario)])
-    floor = _floor(rng, w, h)
+    floor = _floor(rng, w, h) if scene.floor is None else _winter_floor(rng, w, h, *scene.floor)
     ramp = np.linspace(-1.0, 1.0, w, dtype=np.float32)[None, :, None]
     sprites = [_sprite(wk) for wk in scene.walkers]
     try:
@@ -280,6 +356,21 @@ def _floor(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     return floor[:, :, None] * tint
 
 
+def _winter_floor(rng: np.random.Generator, w: int, h: int, tile: float, mat: float) -> np.ndarray:
+    # Grey tiles with faint mottling and joints, and a dark doormat beside the line (on
+    # the "out" side, touching it), as at a shop entrance on a wet day.
+    mottle = cv2.resize(rng.normal(0, 5, (h // 16 + 1, w // 16 + 1)), (w, h))
+    floor = (tile + mottle + rng.normal(0, 3, (h, w))).astype(np.float32)
+    size = max(8, h // 6)
+    floor[::size, :] -= 12
+    floor[:, ::size] -= 12
+    y0, y1 = int(h * 0.22), h // 2
+    x0, x1 = int(w * 0.1), int(w * 0.9)
+    floor[y0:y1, x0:x1] = mat + rng.normal(0, 4, (y1 - y0, x1 - x0))
+    tint = np.array(rng.uniform(0.97, 1.03, 3), dtype=np.float32)
+    return floor[:, :, None] * tint
+
+
 def _sprite(wk: Walker) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(wk.seed)
     pad = int(wk.half_w * 0.6) + 3
@@ -293,15 +384,16 @@ def _sprite(wk: Walker) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cv2.circle(head, (cx, cy - int(wk.half_d * 0.1)), r, 255, -1, cv2.LINE_AA)
     body = np.empty((sh, sw, 3), np.float32)
     body[:] = wk.color
-    body += rng.normal(0, 14, (sh, sw, 1)).astype(np.float32)  # fabric texture
+    body += rng.normal(0, wk.texture, (sh, sw, 1)).astype(np.float32)  # fabric texture
     hm = (head.astype(np.float32) / 255.0)[:, :, None]
     body = body * (1 - hm) + wk.hair * hm
     alpha = cv2.GaussianBlur(np.maximum(mask, head).astype(np.float32) / 255.0, (3, 3), 0)
-    # Soft shadow cast down-right by the shop lights, darkening the floor by up to 40%.
-    m = np.float32([[1, 0, wk.half_w * 0.35], [0, 1, wk.half_d * 0.45]])
+    # Soft shadow cast by the shop lights (default: down-right, darkening by up to 40%).
+    ox, oy, depth = wk.shadow
+    m = np.float32([[1, 0, wk.half_w * ox], [0, 1, wk.half_d * oy]])
     shadow = cv2.warpAffine(alpha, m, (sw, sh))
     k = int(wk.half_w * 0.5) | 1
-    shadow = cv2.GaussianBlur(shadow, (k, k), 0) * 0.4
+    shadow = cv2.GaussianBlur(shadow, (k, k), 0) * depth
     return body, alpha[:, :, None], shadow[:, :, None]
 
 

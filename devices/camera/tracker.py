@@ -13,6 +13,12 @@ to the first side cancels it (a U-turn, a person stepping over the line and back
 until the person is `confirm` pixels past the line or the track ends. Counting on the
 committed sides, never on the raw sign of the distance, is what stops a person who
 lingers on the line from being counted each time they sway over it.
+
+People whose clothes match the floor (issue 14) are followed through the stretch where
+they vanish: a coasting track's gate widens, a partial view moves it only halfway,
+and shadow traces (`glimpses`) keep it alive or start a tentative track with no hits
+that remembers the side a hidden person came from. Only detections of a person count
+as hits, so a shadow alone never counts.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ from devices.camera.assignment import assign
 from devices.camera.blobs import Blob, Seed
 
 Direction = Literal["in", "out"]
+GATE_GROWTH = 0.15  # per frame coasted, as a share of the gate
+GATE_GROWTH_MAX = 1.5
+PARTIAL = 0.6  # a detection under this share of the usual area shows part of a person
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,8 @@ class Track:
     crossed_frame: int = -1
     seen: tuple[float, float, int] = (0.0, 0.0, 0)  # last measured x, y and its frame
     area: float = 0.0  # usual blob area of this person, analysis px
+    whole: float = 0.0  # the same, slow to shrink: what all of them looks like
+    traced: int = 0  # frames followed by a shadow trace alone, before being seen
     trail: deque = field(default_factory=lambda: deque(maxlen=24))
 
     def predict(self) -> tuple[float, float]:
@@ -126,8 +137,14 @@ class Tracker:
         """Predicted positions of established tracks, to cut merged blobs between them."""
         return {t.id: Seed(*t.predict(), t.area) for t in self.tracks if t.hits >= self.min_hits}
 
-    def update(self, blobs: list[Blob], frame: int) -> list[LineEvent]:
-        """Advance all tracks by one frame of detections; return confirmed crossings."""
+    def update(
+        self, blobs: list[Blob], frame: int, glimpses: list[Blob] | None = None
+    ) -> list[LineEvent]:
+        """Advance all tracks by one frame of detections; return confirmed crossings.
+
+        `glimpses` are faint traces (a cast shadow, a few pixels off the floor) that
+        never start a track but keep a lost, established one going.
+        """
         by_id = {t.id: t for t in self.tracks}
         match: dict[int, list[Blob]] = {}
         free: list[Blob] = []
@@ -141,7 +158,8 @@ class Tracker:
         for t in rest:
             px, py = t.predict()
             row = [math.hypot(b.x - px, b.y - py) for b in free]
-            cost.append([d if d < self.gate else math.inf for d in row])
+            gate = self._gate(t)
+            cost.append([d if d < gate else math.inf for d in row])
         used: set[int] = set()
         for r, c in assign(cost):
             match[rest[r].id] = [free[c]]
@@ -164,6 +182,13 @@ class Tracker:
                 match[tid].append(b)
             else:
                 spawn.append(b)
+        # A trace beside a person in view is that person's shadow.
+        glimpses = [
+            g
+            for g in glimpses or []
+            if all(math.hypot(g.x - b.x, g.y - b.y) >= self.gate for b in blobs)
+        ]
+        seen = self._glimpse(match, glimpses)
         events: list[LineEvent] = []
         alive = []
         for t in self.tracks:
@@ -171,10 +196,14 @@ class Tracker:
             if parts:
                 self._measure(t, parts, frame)
                 events.extend(self._observe(t, frame))
+            elif t.id in seen:
+                self._trace(t, seen[t.id], frame)
+                events.extend(self._observe(t, frame))
             else:
                 t.missed += 1
                 t.x += t.vx  # coast: a person briefly lost keeps walking
                 t.y += t.vy
+                self._coast_sign(t, frame)
                 if t.missed > self._patience(t):
                     events.extend(self._finish(t, frame))
                     continue
@@ -184,12 +213,53 @@ class Tracker:
             area = sum(b.area for b in group)
             x = sum(b.x * b.area for b in group) / area
             y = sum(b.y * b.area for b in group) / area
-            t = Track(self._next_id, x, y, seen=(x, y, frame), area=area)
-            t.trail.append((x, y))
-            self._next_id += 1
-            self.tracks.append(t)
-            self._observe(t, frame)
+            self._start(x, y, area, frame, hits=1)
+        # A trace far from everyone may be a person the floor hides: a tentative track
+        # (no hits) that remembers the side they came from, and counts only once they
+        # are seen as a person for `min_hits` frames.
+        taken = set(seen.values())
+        for g in glimpses:
+            if g in taken or any(math.hypot(g.x - o.x, g.y - o.y) < self.gate for o in self.tracks):
+                continue
+            self._start(g.x, g.y, 0.0, frame, hits=0)
         return events
+
+    def _start(self, x: float, y: float, area: float, frame: int, hits: int) -> None:
+        t = Track(self._next_id, x, y, hits=hits, seen=(x, y, frame), area=area, whole=area)
+        t.trail.append((x, y))
+        self._next_id += 1
+        self.tracks.append(t)
+        self._observe(t, frame)
+
+    def _trace(self, t: Track, g: Blob, frame: int) -> None:
+        if t.hits >= self.min_hits:
+            # Halfway between where they should be and the trace: a shadow lies beside
+            # the person, but it shows they are still there and walking.
+            px, py = t.predict()
+            t.x, t.y = 0.5 * (g.x + px), 0.5 * (g.y + py)
+            return
+        t.traced += 1
+        # Nothing better known yet: the trace is the person's best position and speed.
+        sx, sy, sf = t.seen
+        steps = max(1, frame - sf)
+        t.vx = 0.5 * t.vx + 0.5 * (g.x - sx) / steps
+        t.vy = 0.5 * t.vy + 0.5 * (g.y - sy) / steps
+        t.x, t.y = g.x, g.y
+        t.seen = (g.x, g.y, frame)
+        t.missed = 0
+        t.trail.append((g.x, g.y))
+
+    def _glimpse(self, match: dict[int, list[Blob]], glimpses: list[Blob]) -> dict[int, Blob]:
+        lost = [t for t in self.tracks if t.id not in match]
+        if not lost or not glimpses:
+            return {}
+        cost = []
+        for t in lost:
+            px, py = t.predict()
+            gate = self._gate(t)
+            row = [math.hypot(g.x - px, g.y - py) for g in glimpses]
+            cost.append([d if d < gate else math.inf for d in row])
+        return {lost[r].id: glimpses[c] for r, c in assign(cost)}
 
     def _group(self, spawn: list[Blob]) -> list[list[Blob]]:
         # New blobs too small to be a person that lie next to each other are pieces of
@@ -205,8 +275,15 @@ class Tracker:
                 groups.append([b])
         return groups
 
+    def _gate(self, t: Track) -> float:
+        # A person lost in mid-view (a coat the colour of the floor) walked on at a
+        # speed we only know roughly: the longer they coast, the wider we look.
+        if t.missed == 0 or t.hits < self.min_hits:
+            return self.gate
+        return self.gate * min(GATE_GROWTH_MAX, 1.0 + GATE_GROWTH * t.missed)
+
     def _patience(self, t: Track) -> int:
-        if self.bounds is None or t.hits < 2 * self.min_hits:
+        if self.bounds is None or t.hits + t.traced < self.min_hits:
             return self.max_missed
         w, h = self.bounds
         m = self.gate
@@ -217,15 +294,29 @@ class Tracker:
         area = sum(p.area for p in parts)
         x = sum(p.x * p.area for p in parts) / area
         y = sum(p.y * p.area for p in parts) / area
-        # Velocity between measurements: frames coasted count as time passing, never
-        # as evidence of where the person was.
         sx, sy, sf = t.seen
         steps = max(1, frame - sf)
-        t.vx = 0.5 * t.vx + 0.5 * (x - sx) / steps
-        t.vy = 0.5 * t.vy + 0.5 * (y - sy) / steps
+        if t.hits >= 2 * self.min_hits and area < PARTIAL * t.whole:
+            # Only part of the person shows (the rest matches the floor or the mat):
+            # the centre of that part lags or leads, so it moves the track only halfway
+            # and says nothing about the speed.
+            px, py = t.predict()
+            x, y = 0.5 * (x + px), 0.5 * (y + py)
+        elif t.hits == 0:
+            # First sight of someone followed by their shadow: the jump from shadow to
+            # body is where the shadow lay, not how fast they walk.
+            t.area = t.whole = area
+        else:
+            # Velocity between measurements: frames coasted count as time passing,
+            # never as evidence of where the person was.
+            t.vx = 0.5 * t.vx + 0.5 * (x - sx) / steps
+            t.vy = 0.5 * t.vy + 0.5 * (y - sy) / steps
+            t.area += 0.3 * (area - t.area)
+            # A person does not shrink: parts fading into the floor must not teach the
+            # track a smaller whole size, or the next partial view would pass as whole.
+            t.whole += (0.3 if area > t.whole else 0.05) * (area - t.whole)
         t.x, t.y = x, y
         t.seen = (x, y, frame)
-        t.area += 0.3 * (area - t.area)
         t.hits += 1
         t.missed = 0
         t.trail.append((x, y))
@@ -263,6 +354,15 @@ class Tracker:
         if t.pending and abs(d) >= self.line.confirm and t.hits >= self.min_hits:
             return [self._count(t, frame)]
         return []
+
+    def _coast_sign(self, t: Track, frame: int) -> None:
+        # When a lost person is found again past the line, they crossed it while lost:
+        # the coasted path says when. Sides are only committed on evidence.
+        d, in_span = self.line.distance(t.x, t.y)
+        sign = 1 if d >= 0 else -1
+        if in_span and t.sign != 0 and sign != t.sign:
+            t.sign = sign
+            t.crossed_frame = frame
 
     def _finish(self, t: Track, frame: int) -> list[LineEvent]:
         if t.pending and t.hits >= self.min_hits:

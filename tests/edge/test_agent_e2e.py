@@ -7,6 +7,8 @@ import random
 import sqlite3
 import time
 
+import pytest
+
 from devices.emulators.scanner import ScannerEmulator, with_check_digit
 from devices.emulators.terabee import TerabeeEmulator
 from edge.agent import Agent
@@ -36,6 +38,17 @@ port = "{tmp / "by-id-scanner"}"
 suffix = "crlf"
 duplicate_window_ms = 200
 role = "door"
+"""
+
+
+def counter_toml(kind, name, door, port):
+    """A store config `[[devices]]` table for one door counter."""
+    return f"""
+[[devices]]
+type = "{kind}"
+name = "{name}"
+door = "{door}"
+port = "{port}"
 """
 
 
@@ -136,16 +149,66 @@ def test_restart_resumes_from_persisted_totals_without_double_counting(tmp_path)
     assert door_totals(tmp_path / "store.db") == (34, 12)
 
 
+@pytest.mark.parametrize("away", ["sensor_kept_counting", "sensor_lost_power"])
+def test_totals_that_fit_a_wrap_and_a_restart_are_never_counted_twice(tmp_path, away):
+    # Issue 14: the persisted totals are (10, 65470) and the first frame after the agent
+    # comes back says (50, 14). Both stories give the agent the same frames: counting
+    # the low explanation per direction never exceeds the truth of either.
+    config = write_store_config(
+        tmp_path, counter_toml("terabee", "door-main", "main", tmp_path / "by-id-terabee")
+    )
+    cfg = load_store_config(config)
+    db = tmp_path / "store.db"
+    counter = TerabeeEmulator(tmp_path / "by-id-terabee", sensor="7", start=(65526, 65470))
+    counter.plug()
+    agent = Agent(cfg, SecretResolver.from_environ(config), boot_id="before")
+    agent.start()
+    try:
+        assert counter.wait_connected(10)
+        counter.report(clean=True)
+        wait_for(lambda: agent.router.routes["door-main"].tracker is not None, what="baseline")
+        counter.cross("in", 20)  # "in" wraps to 10 while the agent listens
+        counter.drain()
+        wait_for(lambda: door_totals(db) == (20, 0), what="the wrap heard")
+    finally:
+        agent.stop()
+    if away == "sensor_lost_power":  # a USB replug: the totals restart at 0
+        counter.power_loss()
+        counter.cross("in", 50)
+        counter.cross("out", 14)
+    else:  # an agent restart: the busy door wraps "out" too, unheard
+        counter.cross("in", 40)
+        counter.cross("out", 80)
+    assert (counter.total_in, counter.total_out) == (50, 14)
+    agent = Agent(cfg, SecretResolver.from_environ(config), boot_id="after")
+    agent.start()
+    try:
+        assert counter.wait_connected(10)
+        counter.report(clean=True)
+        counter.drain()
+        wait_for(lambda: door_totals(db) != (20, 0), what="the frame after the outage")
+    finally:
+        agent.stop()
+        counter.close()
+    got = door_totals(db)
+    truth = counter.truth
+    assert truth == ((60, 80) if away == "sensor_kept_counting" else (70, 14))
+    assert got[0] <= truth[0] and got[1] <= truth[1]
+    assert got == (60, 14)
+    notes = [
+        json.loads(r[0])
+        for r in sqlite3.connect(db).execute(
+            "SELECT data FROM events WHERE type = 'device.status' AND data LIKE '%ambiguous%'"
+        )
+    ]
+    assert len(notes) == 1 and notes[0]["rejected"] == {"ambiguous_totals": 1}
+    assert "10/65470 -> 50/14" in notes[0]["detail"]
+
+
 def test_ascii_counter_wraps_at_its_own_modulus(tmp_path):
     from devices.emulators.ascii_counter import AsciiCounterEmulator
 
-    devices = f"""
-[[devices]]
-type = "ascii_counter"
-name = "door-side"
-door = "side"
-port = "{tmp_path / "by-id-esp32"}"
-"""
+    devices = counter_toml("ascii_counter", "door-side", "side", tmp_path / "by-id-esp32")
     cfg = load_store_config(write_store_config(tmp_path, devices))
     # Totals past 65535: a 16-bit tracker would read them as a reset and undercount.
     counter = AsciiCounterEmulator(
