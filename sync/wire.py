@@ -94,6 +94,9 @@ class CatalogItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     brand: Annotated[str, Meta(max_length=100)] = ""
     category: Annotated[str, Meta(max_length=100)] = ""
     price_cents: Annotated[int, Meta(ge=0)] = 0
+    # The reduced price while a sale runs (`sale_price` of the product feed); optional,
+    # so a store on an older version still reads every catalog.
+    sale_price_cents: Annotated[int, Meta(ge=0)] | None = None
     description: Text = ""
     rating: Annotated[float, Meta(ge=0, le=5)] | None = None
     reviews: Annotated[int, Meta(ge=0)] = 0
@@ -127,6 +130,9 @@ class StockPart(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     part: Annotated[int, Meta(ge=0)]
     parts: Annotated[int, Meta(ge=1, le=10_000)]
     items: list[StockItem]
+    # How far (km) each store in the items' `other_stores` is from this one. Once per
+    # part rather than per item: it is the same for every product. Optional.
+    km: dict[StoreId, Annotated[float, Meta(ge=0, le=40_075)]] = {}
 
 
 class OrderLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
