@@ -37,6 +37,7 @@ MAX_QUANTITY = 1_000_000
 
 _PRICE = re.compile(r"(\S+)\s*([A-Z]{3})")
 _URL = re.compile(r"https?://\S+")
+_BREAKS = re.compile(r"[\r\n\t]+")
 
 
 class ProductRecord(msgspec.Struct, frozen=True):
@@ -115,6 +116,9 @@ def parse_product(row: dict, line: int, currency: str) -> ProductRecord:
     """A product-feed row as a wire `CatalogItem`; raises Bad."""
     sku = text(row, "id", max_len=64)
     title = text(row, "title", max_len=200)
+    if isinstance(desc := row.get("description"), str):
+        # Feeds break descriptions into lines; the kiosk shows one paragraph.
+        row = row | {"description": _BREAKS.sub(" ", desc)}
     description = text(row, "description", required=False, max_len=5000) or ""
     price = _price(row, "price", currency)
     sale = _price(row, "sale_price", currency)
