@@ -263,3 +263,54 @@ def test_an_unreachable_broker_is_exit_3(tmp_path: Path, config: Path, mosquitto
     config.write_text(cfg)
     done, _ = publish("catalog", catalog_file(tmp_path / "c.jsonl", products(3)), config)
     assert done.returncode == 3 and "publishing stopped" in done.stderr
+
+
+def test_through_the_generated_broker_as_an_hq_user_of_its_own(tmp_path: Path):
+    """The broker's access rules let an HQ user publish every store's downlink; a store's
+    user is refused other stores' topics, and the command says so (exit 3)."""
+    from tests.sync.test_broker_security import A, B, generated_broker
+
+    with generated_broker("--hq-user", "hq", "--hq-user", "hq-publish") as broker:
+        (tmp_path / "k1").write_text("chain key one\n")
+        for user in ("hq", "hq-publish", A):
+            (tmp_path / f"pw-{user}").write_text(broker.passwords[user] + "\n")
+        config = tmp_path / "hq.toml"
+
+        def write_config(publisher: str) -> None:
+            config.write_text(
+                f'[database]\npath = "{tmp_path / "hq.db"}"\n'
+                f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.plain}\ntls = false\n'
+                'username = "hq"\npassword_file = "pw-hq"\n'
+                f'[publish]\nusername = "{publisher}"\npassword_file = "pw-{publisher}"\n'
+                "timeout_s = 10\n"
+                '[identity]\nactive_key = "k1"\n[[identity.keys]]\nid = "k1"\nfile = "k1"\n'
+            )
+
+        write_config("hq-publish")
+        stores = tmp_path / "stores.csv"
+        hours = "Europe/Amsterdam,mon-sun 09:00-18:00,,main"
+        stores.write_text(
+            f"{STORES.splitlines()[0]}\n{A},A,{hours},52.3,4.9,1\n{B},B,{hours},52.1,5.1,1\n"
+        )
+        done = touchpoint("hq", "import", "stores", str(stores), "-c", str(config))
+        assert done.returncode == 0, done.stderr
+        cat = catalog_file(tmp_path / "c.jsonl", products(10))
+        done, summary = publish("catalog", cat, config)
+        assert done.returncode == 0, done.stderr
+        assert (summary["stores"], summary["parts"], summary["refused"]) == (2, 2, {})
+
+        store = broker.peer(A, A)
+        try:
+            reason, _ = store.connect()
+            assert not reason.is_failure
+            store.subscribe(wire.topic(A, "down", "catalog", "#"))
+            msg = store.messages.get(timeout=5)
+            assert wire.decode_catalog_part(msg.payload).version == summary["version"]
+        finally:
+            store.close()
+
+        write_config(A)  # a store's user: it may write neither its own down/ nor B's
+        done, summary = publish("catalog", cat, config)
+        assert done.returncode == 3, done.stderr
+        assert sorted(summary["refused"]) == [A, B]
+        assert f"store {B}: the broker refused it" in done.stderr
