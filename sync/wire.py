@@ -80,12 +80,17 @@ class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 
 # --- downlink: catalog, stock and pick-up orders (applied by sync/downlink.py) ----------
+# Catalog and stock leave out fields at their defaults (omit_defaults): smaller parts,
+# and a field added later (sale_price_cents, km) reaches a store only when it is used,
+# so a store older than the field, which refuses unknown fields, still reads the rest.
 
 Text = Annotated[str, Meta(max_length=2000)]
 Sku = Annotated[str, Meta(min_length=1, max_length=64)]
 
 
-class CatalogItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class CatalogItem(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     """One product of the chain's assortment, as the kiosk shows it."""
 
     sku: Sku
@@ -103,7 +108,9 @@ class CatalogItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     alternatives: Annotated[list[Sku], Meta(max_length=20)] = []
 
 
-class StockItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class StockItem(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     """Real stock of one product: here, in other stores, online (never invented scarcity)."""
 
     sku: Sku
@@ -122,7 +129,9 @@ class CatalogPart(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     items: list[CatalogItem]
 
 
-class StockPart(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class StockPart(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     """`down/stock/{part}` (retained): part `part` of `parts` of stock snapshot `version`."""
 
     v: Literal[1]
