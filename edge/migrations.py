@@ -134,3 +134,15 @@ def m004_kiosk_search(db: sqlite_utils.Database) -> None:
         f" INSERT INTO catalog_fts (rowid, {cols}) VALUES (new.rowid, {new}); END"
     )
     db.execute("INSERT INTO catalog_fts (catalog_fts) VALUES ('rebuild')")
+
+
+@store_migrations()
+def m005_sale_price_and_distances(db: sqlite_utils.Database) -> None:
+    """What `hq publish` adds to the downlink: a sale price, and how far other stores are.
+
+    `sale_price_cents` is NULL when no sale runs. `store_distances` holds, per other
+    store in the stock snapshot, its distance from this store in km (replaced with
+    every stock snapshot), so the kiosk can say "3 km".
+    """
+    db["catalog"].add_column("sale_price_cents", int)
+    db["store_distances"].create({"store": str, "km": float}, pk="store")

@@ -72,13 +72,15 @@ def feed_worker_from_config(cfg, secrets: SecretResolver, ingester):
 
 @click.group("hq")
 def hq_group() -> None:
-    """Head office: ingest store events over MQTT, import stores, profiles and transactions."""
+    """Head office: ingest store events over MQTT, import master data, publish catalog and stock."""
 
 
 def _add_import_group() -> None:
     from hq.imports.cli import import_group
+    from hq.publish.cli import publish_group
 
     hq_group.add_command(import_group)
+    hq_group.add_command(publish_group)
 
 
 _add_import_group()

@@ -125,6 +125,30 @@ class FeedsSection(Section, kw_only=True):
     ] = 7
 
 
+class PublishSection(Section, kw_only=True):
+    nearest_stores: Annotated[
+        int,
+        described("each store is sent the stock of this many nearest stores", ge=0, le=50),
+    ] = 5
+    username: Annotated[
+        str,
+        described(
+            "broker user of `hq publish`; empty = mqtt.username (give it its own HQ user"
+            " when `hq run` logs in as mqtt.username: one user is one client id)"
+        ),
+    ] = ""
+    password_file: Annotated[
+        str,
+        described("secret file with that user's password; empty = mqtt.password_file"),
+    ] = ""
+    max_inflight: Annotated[
+        int, described("parts awaiting their PUBACK at a time", ge=1, le=1000)
+    ] = 64
+    timeout_s: Annotated[
+        float, described("wait this long for the broker (connect, each PUBACK)", ge=1, le=600)
+    ] = 30.0
+
+
 class HqConfig(Section, kw_only=True):
     hq: Annotated[HqSection, described("this head-office process")] = msgspec.field(
         default_factory=HqSection
@@ -145,6 +169,9 @@ class HqConfig(Section, kw_only=True):
     feeds: Annotated[FeedsSection, described("visitor and conversion feeds")] = msgspec.field(
         default_factory=FeedsSection
     )
+    publish: Annotated[
+        PublishSection, described("`hq publish catalog|stock`: the stores' downlink")
+    ] = msgspec.field(default_factory=PublishSection)
 
 
 def hq_cross_checks(cfg: HqConfig, secrets: SecretResolver) -> list[Problem]:
@@ -157,6 +184,10 @@ def hq_cross_checks(cfg: HqConfig, secrets: SecretResolver) -> list[Problem]:
             problems.append(p)
     if cfg.mqtt.password_file and (
         p := secrets.problem(cfg.mqtt.password_file, "mqtt.password_file")
+    ):
+        problems.append(p)
+    if cfg.publish.password_file and (
+        p := secrets.problem(cfg.publish.password_file, "publish.password_file")
     ):
         problems.append(p)
     return problems

@@ -203,6 +203,22 @@ _MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (store, period, start)
         )""",
     ],
+    # v4: what `hq publish` has retained on each store's down/catalog|stock/{part}.
+    [
+        # kind 'catalog' or 'stock'. version: the newest snapshot version handed out (a
+        # new one is always above it). parts: how many part topics may hold a retained
+        # message, so a smaller snapshot clears the ones past its end; raised before a
+        # publish starts and lowered once it has finished, so a crash in between only
+        # ever leaves it too high.
+        """CREATE TABLE IF NOT EXISTS hq_downlink (
+            store TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            version {bigint} NOT NULL,
+            parts INTEGER NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (store, kind)
+        )""",
+    ],
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)

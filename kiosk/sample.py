@@ -13,7 +13,7 @@ import sqlite3
 
 from devices.scanners.checkdigits import mod10_check_digit
 from sync import wire
-from sync.downlink import PART_ITEMS, DownlinkApplier
+from sync.downlink import DownlinkApplier, encode_parts
 
 KINDS = [
     ("boormachine", "gereedschap"),
@@ -110,11 +110,6 @@ def apply_snapshot(
 ) -> DownlinkApplier:
     """Feed `items` to the downlink applier as the parts head office would publish."""
     applier = applier or DownlinkApplier()
-    part_cls = wire.CatalogPart if kind == "catalog" else wire.StockPart
-    chunks = [items[i : i + PART_ITEMS] for i in range(0, len(items), PART_ITEMS)] or [[]]
-    for n, chunk in enumerate(chunks):
-        payload = wire.encode(
-            part_cls(v=1, version=version, part=n, parts=len(chunks), items=chunk)
-        )
+    for n, payload in enumerate(encode_parts(kind, version, items)):
         applier.handle(conn, f"{kind}/{n}", payload)
     return applier

@@ -26,14 +26,18 @@ from sync import wire
 
 log = logging.getLogger(__name__)
 
-PART_ITEMS = 500  # items per catalog/stock part: ~150 KiB, well under the 256 KiB limit
+PART_ITEMS = 500  # items per catalog/stock part: ~150 KiB for usual products
+MAX_PART_BYTES = wire.MAX_BATCH_BYTES  # and never more than 256 KiB, whatever the items hold
+# Room for the part's own fields around the items: {"v":1,"version":…,"parts":…,"km":{…}}.
+_PART_ENVELOPE = 4096
 
 
 _CATALOG_COLUMNS = (
-    "sku, gtin, name, brand, category, price_cents, description, rating, reviews, alternatives"
+    "sku, gtin, name, brand, category, price_cents, description, rating, reviews, alternatives,"
+    " sale_price_cents"
 )
 _CATALOG_UPSERT = (
-    f"INSERT INTO catalog ({_CATALOG_COLUMNS}, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO catalog ({_CATALOG_COLUMNS}, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT(sku) DO UPDATE SET version = excluded.version, "
     + ", ".join(f"{c} = excluded.{c}" for c in _CATALOG_COLUMNS.split(", ")[1:])
     # Only a changed product touches the row, and with it the FTS index (update trigger).
@@ -57,6 +61,7 @@ def _catalog_row(i: wire.CatalogItem, version: int) -> tuple:
         i.rating,
         i.reviews,
         json.dumps(i.alternatives),
+        i.sale_price_cents,
         version,
     )
 
@@ -119,7 +124,8 @@ class DownlinkApplier:
             )
         ]
         decode = wire.decode_catalog_part if kind == "catalog" else wire.decode_stock_part
-        items = [item for p in payloads for item in decode(p).items]
+        parts = [decode(p) for p in payloads]
+        items = [item for p in parts for item in p.items]
         # The connection is in autocommit mode (edge.db.connect), where `with conn:` opens
         # no transaction: BEGIN explicitly, or every row would be a commit of its own
         # (an fsync each) and a reader could see half a snapshot.
@@ -146,6 +152,9 @@ class DownlinkApplier:
                     [(i.sku, i.here, i.online, json.dumps(i.other_stores), version) for i in items],
                 )
                 conn.execute("DELETE FROM stock WHERE version < ?", (version,))
+                km = {store: d for p in parts for store, d in p.km.items()}
+                conn.execute("DELETE FROM store_distances")
+                conn.executemany("INSERT INTO store_distances VALUES (?, ?)", km.items())
             conn.execute(
                 "INSERT OR REPLACE INTO state (key, value, updated) VALUES (?, ?, ?)",
                 (
@@ -189,6 +198,53 @@ class DownlinkApplier:
         self.applied["orders"] += len(update.orders)
 
 
+def split_items(
+    items: list, part_items: int = PART_ITEMS, max_bytes: int = MAX_PART_BYTES
+) -> list[list]:
+    """Items cut into parts of at most `part_items` items and `max_bytes` of JSON each.
+
+    A count alone is not enough: a description may hold 2,000 characters, and 500 such
+    products would make a part of 1 MiB, past the 256 KiB every part must fit in.
+    """
+    chunks: list[list] = []
+    chunk: list = []
+    size = 0
+    for item in items:
+        n = len(wire.encode(item)) + 1  # the comma
+        if chunk and (len(chunk) >= part_items or size + n > max_bytes - _PART_ENVELOPE):
+            chunks.append(chunk)
+            chunk, size = [], 0
+        chunk.append(item)
+        size += n
+    if chunk or not chunks:
+        chunks.append(chunk)
+    return chunks
+
+
+def encode_parts(
+    kind: str,
+    version: int,
+    items: list,
+    part_items: int = PART_ITEMS,
+    km: dict[str, float] | None = None,
+) -> list[bytes]:
+    """The payloads of a catalog or stock snapshot, part 0 first (stock may carry `km`)."""
+    chunks = split_items(items, part_items)
+    if kind == "catalog":
+        return [
+            wire.encode(wire.CatalogPart(v=1, version=version, part=n, parts=len(chunks), items=c))
+            for n, c in enumerate(chunks)
+        ]
+    return [
+        wire.encode(
+            wire.StockPart(
+                v=1, version=version, part=n, parts=len(chunks), items=c, km=dict(km or {})
+            )
+        )
+        for n, c in enumerate(chunks)
+    ]
+
+
 def publish_snapshot(
     client: mqtt.Client,
     store: str,
@@ -197,18 +253,11 @@ def publish_snapshot(
     items: list,
     part_items: int = PART_ITEMS,
 ) -> list[mqtt.MQTTMessageInfo]:
-    """HQ side: publish a catalog or stock snapshot for one store as retained parts."""
-    part_cls = wire.CatalogPart if kind == "catalog" else wire.StockPart
-    chunks = [items[i : i + part_items] for i in range(0, len(items), part_items)] or [[]]
-    infos = []
-    for n, chunk in enumerate(chunks):
-        payload = wire.encode(
-            part_cls(v=1, version=version, part=n, parts=len(chunks), items=chunk)
-        )
-        infos.append(
-            client.publish(wire.topic(store, "down", kind, str(n)), payload, qos=1, retain=True)
-        )
-    return infos
+    """Publish a catalog or stock snapshot for one store as retained parts (tests, demos)."""
+    return [
+        client.publish(wire.topic(store, "down", kind, str(n)), payload, qos=1, retain=True)
+        for n, payload in enumerate(encode_parts(kind, version, items, part_items))
+    ]
 
 
 def publish_orders(

@@ -80,12 +80,17 @@ class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 
 # --- downlink: catalog, stock and pick-up orders (applied by sync/downlink.py) ----------
+# Catalog and stock leave out fields at their defaults (omit_defaults): smaller parts,
+# and a field added later (sale_price_cents, km) reaches a store only when it is used,
+# so a store older than the field, which refuses unknown fields, still reads the rest.
 
 Text = Annotated[str, Meta(max_length=2000)]
 Sku = Annotated[str, Meta(min_length=1, max_length=64)]
 
 
-class CatalogItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class CatalogItem(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     """One product of the chain's assortment, as the kiosk shows it."""
 
     sku: Sku
@@ -94,13 +99,18 @@ class CatalogItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     brand: Annotated[str, Meta(max_length=100)] = ""
     category: Annotated[str, Meta(max_length=100)] = ""
     price_cents: Annotated[int, Meta(ge=0)] = 0
+    # The reduced price while a sale runs (`sale_price` of the product feed); optional,
+    # so a store on an older version still reads every catalog.
+    sale_price_cents: Annotated[int, Meta(ge=0)] | None = None
     description: Text = ""
     rating: Annotated[float, Meta(ge=0, le=5)] | None = None
     reviews: Annotated[int, Meta(ge=0)] = 0
     alternatives: Annotated[list[Sku], Meta(max_length=20)] = []
 
 
-class StockItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class StockItem(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     """Real stock of one product: here, in other stores, online (never invented scarcity)."""
 
     sku: Sku
@@ -119,7 +129,9 @@ class CatalogPart(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     items: list[CatalogItem]
 
 
-class StockPart(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class StockPart(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     """`down/stock/{part}` (retained): part `part` of `parts` of stock snapshot `version`."""
 
     v: Literal[1]
@@ -127,6 +139,9 @@ class StockPart(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     part: Annotated[int, Meta(ge=0)]
     parts: Annotated[int, Meta(ge=1, le=10_000)]
     items: list[StockItem]
+    # How far (km) each store in the items' `other_stores` is from this one. Once per
+    # part rather than per item: it is the same for every product. Optional.
+    km: dict[StoreId, Annotated[float, Meta(ge=0, le=40_075)]] = {}
 
 
 class OrderLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

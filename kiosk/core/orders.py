@@ -111,7 +111,7 @@ def build_order(
         raise OrderError(fields)
     order_id = str(uuid_utils.uuid7())
     code = order_code(order_prefix)
-    lines = [OrderLine(sku=p.sku, qty=q, price_cents=p.price_cents) for p, q in req.lines]
+    lines = [OrderLine(sku=p.sku, qty=q, price_cents=p.current_price_cents) for p, q in req.lines]
     total = sum(line.qty * line.price_cents for line in lines)
     pickup_store = (
         store

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 # The columns every product query selects, in `Product.from_row` order.
 PRODUCT_COLUMNS = (
     "c.sku, c.gtin, c.name, c.brand, c.category, c.price_cents, c.description, c.rating,"
-    " c.reviews, c.alternatives, s.here, s.online, s.other_stores"
+    " c.reviews, c.alternatives, s.here, s.online, s.other_stores, c.sale_price_cents"
 )
 PRODUCT_FROM = "catalog c LEFT JOIN stock s ON s.sku = c.sku"
 
@@ -39,6 +39,13 @@ class Product:
     reviews: int
     alternatives: tuple[str, ...]
     stock: StockFigures
+    # The reduced price while a sale runs, else None.
+    sale_price_cents: int | None = None
+
+    @property
+    def current_price_cents(self) -> int:
+        """What the shopper pays now: the sale price while a sale runs."""
+        return self.sale_price_cents if self.sale_price_cents is not None else self.price_cents
 
     @classmethod
     def from_row(cls, row: tuple) -> Product:
@@ -57,6 +64,7 @@ class Product:
             here,
             online,
             other,
+            sale,
         ) = row
         return cls(
             sku=sku,
@@ -74,6 +82,7 @@ class Product:
                 online=online or 0,
                 other_stores=tuple((str(k), int(v)) for k, v in _json_dict(other).items()),
             ),
+            sale_price_cents=sale,
         )
 
 
@@ -91,6 +100,11 @@ def _json_dict(text: str | None) -> dict:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def store_distances(conn: sqlite3.Connection) -> dict[str, float]:
+    """How far (km) each other store in the stock snapshot is from this one."""
+    return dict(conn.execute("SELECT store, km FROM store_distances"))
 
 
 def gtin_variants(code: str) -> list[str]:

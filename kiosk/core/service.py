@@ -25,7 +25,13 @@ from edge.events import Payload
 from kiosk.core.alternatives import alternatives
 from kiosk.core.availability import Availability, availability
 from kiosk.core.orders import OrderRequest, PlacedOrder, build_order
-from kiosk.core.products import Product, product_by_gtin, product_by_sku, products_by_sku
+from kiosk.core.products import (
+    Product,
+    product_by_gtin,
+    product_by_sku,
+    products_by_sku,
+    store_distances,
+)
 from kiosk.core.recognition import ProfileSummary, Recognition
 from kiosk.core.scans import ScanAction, scan_action
 from kiosk.core.search import CatalogSearch, SearchResult
@@ -104,19 +110,25 @@ class KioskService:
 
     # -- catalog -------------------------------------------------------------------------
 
-    def _availability(self, product: Product) -> Availability:
+    def _distances(self) -> dict[str, float]:
+        # Head office's distances (`hq publish stock`), unless given when built. A few
+        # rows: read with every page, so a new stock snapshot shows at once.
+        return self.distances or store_distances(self.conn)
+
+    def _availability(self, product: Product, distances: Mapping[str, float]) -> Availability:
         return availability(
             product.stock,
             low_stock_below=self.settings.low_stock_below,
             nearby_max=self.settings.nearby_stores,
-            distances=self.distances,
+            distances=distances,
         )
 
     def search(self, query: str, offset: int = 0) -> tuple[SearchResult, list[Hit]]:
         """One page of results with availability badges."""
         with self._lock:
             result = self.searcher.search(query, offset)
-        return result, [Hit(p, self._availability(p)) for p in result.products]
+            km = self._distances()
+        return result, [Hit(p, self._availability(p, km)) for p in result.products]
 
     def product_page(self, sku: str) -> ProductPage | None:
         """Everything the product page shows, or None for an unknown SKU."""
@@ -124,7 +136,8 @@ class KioskService:
             product = product_by_sku(self.conn, sku)
             if product is None:
                 return None
-            avail = self._availability(product)
+            km = self._distances()
+            avail = self._availability(product, km)
             alts: list[Product] = []
             if (product.stock.here or 0) == 0 and self.settings.alternatives:
                 alts = alternatives(
@@ -134,7 +147,7 @@ class KioskService:
                     price_band=self.settings.price_band_pct / 100,
                     low_stock_below=self.settings.low_stock_below,
                 )
-        return ProductPage(product, avail, tuple((a, self._availability(a)) for a in alts))
+        return ProductPage(product, avail, tuple((a, self._availability(a, km)) for a in alts))
 
     def warm_up(self) -> None:
         """Touch the catalog once so the first shopper does not pay for a cold cache."""
@@ -154,7 +167,8 @@ class KioskService:
         """Products by SKU (a recognised shopper's wishlist), unknown ones left out."""
         with self._lock:
             found = products_by_sku(self.conn, skus)
-        return [Hit(p, self._availability(p)) for p in found]
+            km = self._distances()
+        return [Hit(p, self._availability(p, km)) for p in found]
 
     def pickup(self, code: str) -> PickupInfo | None:
         """The pick-up order with this code, if head office has sent it."""

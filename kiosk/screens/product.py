@@ -13,6 +13,13 @@ from kiosk.widgets.header import KioskHeader
 from kiosk.widgets.product_button import ProductButton
 
 
+def price_text(translator, p) -> str:
+    """The price; during a sale the sale price, then the usual one struck through."""
+    if p.sale_price_cents is None or p.sale_price_cents >= p.price_cents:
+        return translator.price(p.current_price_cents)
+    return f"{translator.price(p.sale_price_cents)}  [strike]{translator.price(p.price_cents)}[/strike]"
+
+
 def stock_lines(app, page: ProductPage) -> list[str]:
     """Where the product can be had, in the shopper's language (real counts only)."""
     tr, a = app.tr, page.availability
@@ -50,7 +57,7 @@ class ProductScreen(KioskScreen):
         with Vertical(id="product"):
             yield Label(p.name, id="product-name")
             yield Label(" · ".join(x for x in (p.brand, p.category) if x), id="product-brand")
-            yield Label(app.translator.price(p.price_cents), id="product-price")  # type: ignore[attr-defined]
+            yield Label(price_text(app.translator, p), id="product-price")  # type: ignore[attr-defined]
             if p.rating is not None:
                 stars = f"★ {app.translator.decimal(p.rating)}"  # type: ignore[attr-defined]
                 reviews = app.translator.ntr("{n} review", "{n} reviews", p.reviews)  # type: ignore[attr-defined]

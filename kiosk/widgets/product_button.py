@@ -26,6 +26,8 @@ class ProductButton(Button):
 
     def __init__(self, app, hit: Hit, **kwargs) -> None:
         p = hit.product
-        label = f"{p.name}\n{app.translator.price(p.price_cents)}  ·  {badge_text(app, hit)}"
+        label = (
+            f"{p.name}\n{app.translator.price(p.current_price_cents)}  ·  {badge_text(app, hit)}"
+        )
         super().__init__(label, classes=f"product badge-{hit.availability.badge}", **kwargs)
         self.sku = p.sku

@@ -10,7 +10,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.db import open_store_db
 from sync import wire
-from sync.downlink import DownlinkApplier, publish_orders, publish_snapshot
+from sync.downlink import DownlinkApplier, encode_parts, publish_orders, publish_snapshot
 from sync.uplink import Uplink, UplinkSettings
 from tests.edge.agent_support import wait_for
 
@@ -122,3 +122,32 @@ def test_versions_parts_and_replays_apply_idempotently(tmp_path):
     applier.handle(conn, "catalog/0", b'{"v":1,"version":3,"part":5,"parts":2,"items":[]}')
     applier.handle(conn, "orders", b"not json")
     assert applier.rejected == 2
+
+
+def test_parts_stay_under_256_kib_whatever_the_items_hold(tmp_path):
+    long = [
+        wire.CatalogItem(sku=f"L-{i}", name=f"Long {i}", description="é" * 2000, price_cents=1)
+        for i in range(600)
+    ]
+    payloads = encode_parts("catalog", 3, long)
+    assert len(payloads) > 2  # 500 such items would be ~2 MiB: cut by size, not count
+    assert all(len(p) <= wire.MAX_BATCH_BYTES for p in payloads)
+    conn = open_store_db(tmp_path / "store.db").conn
+    for n, p in enumerate(payloads):
+        DownlinkApplier().handle(conn, f"catalog/{n}", p)
+    assert conn.execute("SELECT count(*) FROM catalog").fetchone()[0] == 600
+
+
+def test_sale_price_and_store_distances_are_kept(tmp_path):
+    conn = open_store_db(tmp_path / "store.db").conn
+    applier = DownlinkApplier()
+    item = wire.CatalogItem(sku="A", name="Jas", price_cents=5999, sale_price_cents=4999)
+    for n, p in enumerate(encode_parts("catalog", 1, [item])):
+        applier.handle(conn, f"catalog/{n}", p)
+    stock = [wire.StockItem(sku="A", here=1, other_stores={"utr": 2})]
+    for version, km in ((1, {"utr": 35.0, "rot": 57.5}), (2, {"utr": 35.0})):
+        for n, p in enumerate(encode_parts("stock", version, stock, km=km)):
+            applier.handle(conn, f"stock/{n}", p)
+    assert conn.execute("SELECT sale_price_cents FROM catalog").fetchone()[0] == 4999
+    # Replaced with every snapshot: a store no longer near is gone.
+    assert dict(conn.execute("SELECT store, km FROM store_distances")) == {"utr": 35.0}
