@@ -62,6 +62,28 @@ class IngestSection(Section, kw_only=True):
     ] = 256
 
 
+class LookupSection(Section, kw_only=True):
+    enabled: Annotated[
+        bool, described("answer kiosk recognition lookups from this process (several may)")
+    ] = True
+    username: Annotated[
+        str,
+        described(
+            "broker user of the lookup connection; empty = mqtt.username + '-lookup'",
+            max_length=64,
+        ),
+    ] = ""
+    password_file: Annotated[
+        str, described("secret file holding that user's broker password; empty = none")
+    ] = ""
+    max_age_s: Annotated[
+        float,
+        described(
+            "drop a request unanswered after waiting this long (the kiosk gave up)", ge=0.1, le=10
+        ),
+    ] = 2.0
+
+
 class HqIdentitySection(Section, kw_only=True):
     keys: Annotated[
         list[ChainKey],
@@ -136,6 +158,9 @@ class HqConfig(Section, kw_only=True):
     ingest: Annotated[IngestSection, described("batch validation and gap repair")] = msgspec.field(
         default_factory=IngestSection
     )
+    lookup: Annotated[LookupSection, described("kiosk recognition lookups")] = msgspec.field(
+        default_factory=LookupSection
+    )
     privacy: Annotated[PrivacySection, described("retention and consent rules")] = msgspec.field(
         default_factory=PrivacySection
     )
@@ -154,6 +179,10 @@ def hq_cross_checks(cfg: HqConfig, secrets: SecretResolver) -> list[Problem]:
             problems.append(p)
     if cfg.mqtt.password_file and (
         p := secrets.problem(cfg.mqtt.password_file, "mqtt.password_file")
+    ):
+        problems.append(p)
+    if cfg.lookup.password_file and (
+        p := secrets.problem(cfg.lookup.password_file, "lookup.password_file")
     ):
         problems.append(p)
     return problems
