@@ -89,6 +89,7 @@ class MqttRecognition:
         self.ready = threading.Event()  # connected and subscribed to our replies
         self._waiting: dict[str, _Waiting] = {}
         self._lock = threading.Lock()
+        self._closing = False
         self._reply_filter = wire.topic(store, "down", "lookup", "#")
         self._reply_prefix = wire.topic(store, "down", "lookup", "")
         self.link = LinkState("kiosk lookups", f"{host}:{port}", log)
@@ -112,6 +113,7 @@ class MqttRecognition:
 
     def close(self) -> None:
         """Disconnect and stop the network thread."""
+        self._closing = True
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -132,7 +134,10 @@ class MqttRecognition:
 
     def _on_disconnect(self, client, userdata, flags, reason, properties) -> None:
         self.ready.clear()
-        self.link.down(lost_reason(reason))
+        if self._closing:
+            self.link.stopping()
+        else:
+            self.link.down(lost_reason(reason))
 
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
         req = msg.topic.removeprefix(self._reply_prefix)
