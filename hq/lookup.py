@@ -156,6 +156,7 @@ class LookupResponder:
             password=settings.password,
             tls=settings.tls,
             ca_file=settings.ca_file,
+            nodelay=True,
         )
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect

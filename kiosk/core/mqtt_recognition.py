@@ -94,7 +94,9 @@ class MqttRecognition:
         self._reply_prefix = wire.topic(store, "down", "lookup", "")
         self.link = LinkState("kiosk lookups", f"{host}:{port}", log)
         user = kiosk_user(store)
-        self.client = make_client(user, username=user, password=password, tls=tls, ca_file=ca_file)
+        self.client = make_client(
+            user, username=user, password=password, tls=tls, ca_file=ca_file, nodelay=True
+        )
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = self._on_subscribe
