@@ -262,7 +262,9 @@ class LookupResponder:
     def _open(self) -> Db | None:
         try:
             store = self.store_factory()
-        except StoreUnavailable as exc:
+        except Exception as exc:
+            # Lookups are best effort: the kiosk carries on generic. The next request
+            # tries again; `hq run` must not stop ingesting over it.
             self._db_error(exc)
             return None
         db = Db(store)

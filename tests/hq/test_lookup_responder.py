@@ -6,6 +6,11 @@ import logging
 import queue
 import time
 
+import pytest
+
+from edge.configtree import SecretResolver
+from hq.backends import open_hq_store
+from hq.config import HqDatabaseSection
 from hq.lookup import LookupResponder, LookupSettings
 from sync import wire
 from tests.hq.test_lookup import CARDS, NOW, import_profiles, pseudonym, request
@@ -74,4 +79,59 @@ def test_responder_answers_on_the_asking_stores_topic_and_counts_bad_requests(
     finally:
         for peer in (a, b):
             peer.close()
+        responder.stop()
+
+
+def test_requests_that_waited_too_long_are_dropped_unanswered(mosquitto, tmp_path):
+    db = HqDatabaseSection(path=str(tmp_path / "hq.db"))
+
+    def slow_open():
+        # A database that takes its time to open: requests queue up behind the first.
+        time.sleep(0.6)
+        return open_hq_store(db, SecretResolver(tmp_path))
+
+    settings = LookupSettings(
+        client_id="hq-1-lookup", host=mosquitto.host, port=mosquitto.port, max_age_s=0.3
+    )
+    responder = LookupResponder(settings, slow_open, now=lambda: NOW)
+    responder.start()
+    kiosk = kiosk_peer(mosquitto, "ams-001")
+    try:
+        assert responder.subscribed.wait(10)
+        for i in range(3):
+            kiosk.publish(
+                wire.topic("ams-001", "up", "lookup"),
+                wire.encode(request(CARDS["anna"], req=f"req-000{i}")),
+            )
+        first = kiosk.next_message()
+        assert first.topic == wire.lookup_reply_topic("ams-001", "req-0000")
+        assert wait(lambda: responder.stats.stale == 2)
+        with pytest.raises(queue.Empty):
+            kiosk.next_message(0.3)
+    finally:
+        kiosk.close()
+        responder.stop()
+
+
+def test_a_database_that_cannot_be_opened_leaves_requests_unanswered_not_a_crash(
+    mosquitto, tmp_path
+):
+    (tmp_path / "a-directory").mkdir()
+    db = HqDatabaseSection(path=str(tmp_path / "a-directory"))  # not a file SQLite can open
+    settings = LookupSettings(client_id="hq-1-lookup", host=mosquitto.host, port=mosquitto.port)
+    responder = LookupResponder(settings, lambda: open_hq_store(db, SecretResolver(tmp_path)))
+    responder.start()
+    kiosk = kiosk_peer(mosquitto, "ams-001")
+    try:
+        assert responder.subscribed.wait(10)
+        for i in range(2):
+            kiosk.publish(
+                wire.topic("ams-001", "up", "lookup"),
+                wire.encode(request(CARDS["anna"], req=f"req-000{i}")),
+            )
+        assert wait(lambda: responder.stats.database_errors == 2)
+        assert responder.alive and responder.stats.answered == 0
+        assert "database unavailable" in responder.stats.last_error
+    finally:
+        kiosk.close()
         responder.stop()
