@@ -34,15 +34,13 @@ from dataclasses import dataclass, field
 
 import msgspec
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from hq.db import Db
 from hq.ingest import iso_now
 from hq.storage import HqStore, StoreUnavailable
 from sync import wire
 from sync.link import LinkState, lost_reason
-from sync.mqtt import make_client
+from sync.mqtt import connect_clean, expiring, make_client
 
 log = logging.getLogger(__name__)
 
@@ -205,15 +203,8 @@ class LookupResponder:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="hq-lookup", daemon=True)
         self._thread.start()
-        # A clean session that ends with the connection: while head office is away no
-        # lookups queue for it; they would be stale by the time it came back.
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 0
-        self.client.connect_async(
-            self.s.host, self.s.port, keepalive=self.s.keepalive_s, clean_start=True,
-            properties=props,
-        )  # fmt: skip
-        self.client.loop_start()
+        # While head office is away no lookups queue for it: they would be stale.
+        connect_clean(self.client, self.s.host, self.s.port, keepalive_s=self.s.keepalive_s)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop answering, then disconnect."""
@@ -299,13 +290,11 @@ class LookupResponder:
         except StoreUnavailable as exc:
             self._db_error(exc)
             return False
-        props = Properties(PacketTypes.PUBLISH)
-        props.MessageExpiryInterval = wire.LOOKUP_EXPIRY_S
         self.client.publish(
             wire.lookup_reply_topic(store, reply.req),
             wire.encode(reply),
             qos=1,
-            properties=props,
+            properties=expiring(wire.LOOKUP_EXPIRY_S),
         )
         self.stats.answered += 1
         self.stats.recognised += reply.known

@@ -59,3 +59,22 @@ def connect_persistent(
         props.ReceiveMaximum = receive_maximum
     client.connect_async(host, port, keepalive=keepalive_s, clean_start=False, properties=props)
     client.loop_start()
+
+
+def connect_clean(client: mqtt.Client, host: str, port: int, *, keepalive_s: int) -> None:
+    """Connect in the background with a clean session that ends with the connection.
+
+    For request/reply traffic (recognition lookups): nothing is queued for a client
+    that is away, since it would be stale by the time the client came back.
+    """
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 0
+    client.connect_async(host, port, keepalive=keepalive_s, clean_start=True, properties=props)
+    client.loop_start()
+
+
+def expiring(seconds: int) -> Properties:
+    """PUBLISH properties with a message expiry: the broker drops it undelivered after that."""
+    props = Properties(PacketTypes.PUBLISH)
+    props.MessageExpiryInterval = seconds
+    return props

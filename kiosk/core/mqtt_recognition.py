@@ -24,15 +24,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from edge.visits import format_ts
 from kiosk.core.recognition import ProfileSummary
 from sync import wire
 from sync.broker_config import kiosk_user
 from sync.link import LinkState, lost_reason
-from sync.mqtt import make_client
+from sync.mqtt import connect_clean, expiring, make_client
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +103,7 @@ class MqttRecognition:
 
     def start(self) -> MqttRecognition:
         """Connect in the background (paho reconnects by itself)."""
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 0
-        self.client.connect_async(
-            self.host, self.port, keepalive=self.keepalive_s, clean_start=True, properties=props
-        )
-        self.client.loop_start()
+        connect_clean(self.client, self.host, self.port, keepalive_s=self.keepalive_s)
         return self
 
     def close(self) -> None:
@@ -179,14 +172,12 @@ class MqttRecognition:
         with self._lock:
             self._waiting[req] = waiting
         try:
-            props = Properties(PacketTypes.PUBLISH)
             # The broker drops a request nobody took in time instead of delivering it late.
-            props.MessageExpiryInterval = wire.LOOKUP_EXPIRY_S
             self.client.publish(
                 wire.topic(self.store, "up", "lookup"),
                 wire.encode(request),
                 qos=1,
-                properties=props,
+                properties=expiring(wire.LOOKUP_EXPIRY_S),
             )
             if not waiting.done.wait(max(0.0, deadline - time.monotonic())):
                 self.stats.timed_out += 1

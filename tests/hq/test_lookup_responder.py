@@ -24,6 +24,13 @@ def kiosk_peer(mosquitto, store: str) -> Peer:
     return peer
 
 
+def ask_anna(kiosk: Peer, times: int) -> None:
+    """Ask for Anna `times` times, request ids req-0000, req-0001, …"""
+    for i in range(times):
+        req = wire.encode(request(CARDS["anna"], req=f"req-{i:04d}"))
+        kiosk.publish(wire.topic("ams-001", "up", "lookup"), req)
+
+
 def wait(predicate, timeout: float = 10.0) -> bool:
     end = time.monotonic() + timeout
     while not predicate():
@@ -98,11 +105,7 @@ def test_requests_that_waited_too_long_are_dropped_unanswered(mosquitto, tmp_pat
     kiosk = kiosk_peer(mosquitto, "ams-001")
     try:
         assert responder.subscribed.wait(10)
-        for i in range(3):
-            kiosk.publish(
-                wire.topic("ams-001", "up", "lookup"),
-                wire.encode(request(CARDS["anna"], req=f"req-000{i}")),
-            )
+        ask_anna(kiosk, 3)
         first = kiosk.next_message()
         assert first.topic == wire.lookup_reply_topic("ams-001", "req-0000")
         assert wait(lambda: responder.stats.stale == 2)
@@ -124,11 +127,7 @@ def test_a_database_that_cannot_be_opened_leaves_requests_unanswered_not_a_crash
     kiosk = kiosk_peer(mosquitto, "ams-001")
     try:
         assert responder.subscribed.wait(10)
-        for i in range(2):
-            kiosk.publish(
-                wire.topic("ams-001", "up", "lookup"),
-                wire.encode(request(CARDS["anna"], req=f"req-000{i}")),
-            )
+        ask_anna(kiosk, 2)
         assert wait(lambda: responder.stats.database_errors == 2)
         assert responder.alive and responder.stats.answered == 0
         assert "database unavailable" in responder.stats.last_error
