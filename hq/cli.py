@@ -139,6 +139,8 @@ def run(config: Path, log_level: str) -> None:
         lookups.stop()
     ingester.stop()
     this_run = ingester.stats.__dict__ | {"gaps": len(ingester.stats.gaps)}
+    if lookups is not None:
+        this_run["lookups"] = lookups.stats.__dict__
     # Counters of this process only; the lifetime figures are the database's own.
     click.echo(json.dumps({"this_run": this_run, "lifetime": lifetime_counts(ingester)}), err=True)
 
