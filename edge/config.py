@@ -176,6 +176,15 @@ class KioskSection(Section, kw_only=True):
     recognition_timeout_ms: Annotated[
         int, described("longest wait for head office to recognise a shopper", ge=100, le=5000)
     ] = 1000
+    recognition: Annotated[
+        bool,
+        described(
+            "ask head office over MQTT who a scanned card is (user {store.id}-kiosk; needs [mqtt])"
+        ),
+    ] = True
+    mqtt_password_file: Annotated[
+        str, described("secret file holding the kiosk's broker password; empty = none")
+    ] = ""
     scanner: Annotated[
         str,
         described(
@@ -311,6 +320,8 @@ def store_cross_checks(cfg: StoreConfig, secrets: SecretResolver) -> list[Proble
         problems += _secret(secrets, cfg.identity.token_key_file, "identity.token_key_file")
     if cfg.mqtt.password_file:
         problems += _secret(secrets, cfg.mqtt.password_file, "mqtt.password_file")
+    if cfg.kiosk.mqtt_password_file:
+        problems += _secret(secrets, cfg.kiosk.mqtt_password_file, "kiosk.mqtt_password_file")
     if cfg.mqtt.ca_file and not Path(cfg.mqtt.ca_file).is_file():
         problems.append(Problem("mqtt.ca_file", f"file not found: {cfg.mqtt.ca_file}"))
     seen: set[str] = set()

@@ -70,6 +70,28 @@ def feed_worker_from_config(cfg, secrets: SecretResolver, ingester):
     )
 
 
+def responder_from_config(cfg, secrets: SecretResolver):
+    """The lookup responder of `hq run` on its own broker user and connection (None if off)."""
+    if not cfg.lookup.enabled:
+        return None
+    from hq.backends import open_hq_store
+    from hq.lookup import LookupResponder, LookupSettings
+
+    m, lk = cfg.mqtt, cfg.lookup
+    settings = LookupSettings(
+        client_id=f"{cfg.hq.id}-lookup",
+        host=m.host,
+        port=m.port,
+        username=lk.username or f"{m.username}-lookup",
+        password=secrets.read(lk.password_file).decode() if lk.password_file else None,
+        tls=m.tls,
+        ca_file=m.ca_file or None,
+        keepalive_s=m.keepalive_s,
+        max_age_s=lk.max_age_s,
+    )
+    return LookupResponder(settings, lambda: open_hq_store(cfg.database, secrets))
+
+
 @click.group("hq")
 def hq_group() -> None:
     """Head office: ingest store events over MQTT, import master data, publish catalog and stock."""
@@ -96,21 +118,32 @@ def run(config: Path, log_level: str) -> None:
     ingester = ingester_from_config(cfg, SecretResolver.from_environ(config))
     stop = stop_on_signals()
 
+    lookups = responder_from_config(cfg, SecretResolver.from_environ(config))
+
     def check() -> str:
-        if not ingester.alive:
-            logging.getLogger("hq").error("ingest worker died; exiting for a restart")
-            raise SystemExit(1)
-        return ingester.status_line()
+        for name, part in (("ingest", ingester), ("lookup", lookups)):
+            if part is not None and not part.alive:
+                logging.getLogger("hq").error("%s worker died; exiting for a restart", name)
+                raise SystemExit(1)
+        if lookups is None:
+            return ingester.status_line()
+        return f"{ingester.status_line()}; {lookups.status_line()}"
 
     feeds = feed_worker_from_config(cfg, SecretResolver.from_environ(config), ingester)
     ingester.start()
+    if lookups is not None:
+        lookups.start()
     if feeds is not None:
         feeds.start()
     serve(check, stop, f"ingester {cfg.hq.id}")
     if feeds is not None:
         feeds.stop()
+    if lookups is not None:
+        lookups.stop()
     ingester.stop()
     this_run = ingester.stats.__dict__ | {"gaps": len(ingester.stats.gaps)}
+    if lookups is not None:
+        this_run["lookups"] = lookups.stats.__dict__
     # Counters of this process only; the lifetime figures are the database's own.
     click.echo(json.dumps({"this_run": this_run, "lifetime": lifetime_counts(ingester)}), err=True)
 

@@ -62,6 +62,28 @@ class IngestSection(Section, kw_only=True):
     ] = 256
 
 
+class LookupSection(Section, kw_only=True):
+    enabled: Annotated[
+        bool, described("answer kiosk recognition lookups from this process (several may)")
+    ] = True
+    username: Annotated[
+        str,
+        described(
+            "broker user of the lookup connection; empty = mqtt.username + '-lookup'",
+            max_length=64,
+        ),
+    ] = ""
+    password_file: Annotated[
+        str, described("secret file holding that user's broker password; empty = none")
+    ] = ""
+    max_age_s: Annotated[
+        float,
+        described(
+            "drop a request unanswered after waiting this long (the kiosk gave up)", ge=0.1, le=10
+        ),
+    ] = 2.0
+
+
 class HqIdentitySection(Section, kw_only=True):
     keys: Annotated[
         list[ChainKey],
@@ -163,6 +185,9 @@ class HqConfig(Section, kw_only=True):
     ingest: Annotated[IngestSection, described("batch validation and gap repair")] = msgspec.field(
         default_factory=IngestSection
     )
+    lookup: Annotated[LookupSection, described("kiosk recognition lookups")] = msgspec.field(
+        default_factory=LookupSection
+    )
     privacy: Annotated[PrivacySection, described("retention and consent rules")] = msgspec.field(
         default_factory=PrivacySection
     )
@@ -186,10 +211,12 @@ def hq_cross_checks(cfg: HqConfig, secrets: SecretResolver) -> list[Problem]:
         p := secrets.problem(cfg.mqtt.password_file, "mqtt.password_file")
     ):
         problems.append(p)
-    if cfg.publish.password_file and (
-        p := secrets.problem(cfg.publish.password_file, "publish.password_file")
+    for key, name in (
+        ("publish.password_file", cfg.publish.password_file),
+        ("lookup.password_file", cfg.lookup.password_file),
     ):
-        problems.append(p)
+        if name and (p := secrets.problem(name, key)):
+            problems.append(p)
     return problems
 
 

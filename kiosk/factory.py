@@ -11,6 +11,7 @@ from edge.config import StoreConfig, kiosk_scanner
 from edge.configtree import SecretResolver
 from edge.eventlog import EventLog
 from kiosk.app import KioskApp
+from kiosk.core.mqtt_recognition import MqttRecognition
 from kiosk.core.recognition import OfflineRecognition, Recognition
 from kiosk.core.service import KioskService
 
@@ -22,11 +23,30 @@ class Kiosk:
     app: KioskApp
     service: KioskService
     eventlog: EventLog
+    lookups: MqttRecognition | None = None
 
     def close(self) -> None:
-        """Commit what the kiosk recorded and release the database."""
+        """Commit what the kiosk recorded, release the database, leave the broker."""
         self.service.close()
         self.eventlog.stop()
+        if self.lookups is not None:
+            self.lookups.close()
+
+
+def recognition_from_config(cfg: StoreConfig, secrets: SecretResolver) -> MqttRecognition | None:
+    """Lookups at head office on the kiosk's own broker user, when the config asks for them."""
+    if not (cfg.mqtt.enabled and cfg.kiosk.recognition):
+        return None
+    m, pw = cfg.mqtt, cfg.kiosk.mqtt_password_file
+    return MqttRecognition(
+        cfg.store.id,
+        host=m.host,
+        port=m.port,
+        password=secrets.read(pw).decode() if pw else None,
+        tls=m.tls,
+        ca_file=m.ca_file or None,
+        keepalive_s=m.keepalive_s,
+    )
 
 
 def build_kiosk(
@@ -39,6 +59,10 @@ def build_kiosk(
 ) -> Kiosk:
     """The kiosk app on the store database, reading the configured kiosk scanner."""
     db = cfg.database
+    lookups = None
+    if recognition is None:
+        lookups = recognition_from_config(cfg, secrets)
+        recognition = lookups.start() if lookups is not None else OfflineRecognition()
     eventlog = EventLog(
         db.path,
         commit_interval=db.commit_interval_ms / 1000,
@@ -52,7 +76,7 @@ def build_kiosk(
         store_id=cfg.store.id,
         eventlog=eventlog,
         classifier=classifier,
-        recognition=recognition or OfflineRecognition(),
+        recognition=recognition,
         order_prefix=cfg.identity.order_prefix,
         busy_timeout_ms=db.busy_timeout_ms,
     )
@@ -63,4 +87,4 @@ def build_kiosk(
 
         scanner = lambda post: KioskScanner(dev, post)  # noqa: E731
     app = KioskApp(service, cfg.kiosk, store_name=cfg.store.name, clock=clock, scanner=scanner)
-    return Kiosk(app, service, eventlog)
+    return Kiosk(app, service, eventlog, lookups)

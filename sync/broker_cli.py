@@ -66,8 +66,8 @@ def broker_group() -> None:
 @click.option(
     "--rotate",
     multiple=True,
-    help="Give this user (store or HQ) a new password; repeatable. Re-provision its "
-    "credential file afterwards.",
+    help="Give this user (store, HQ user, STORE-kiosk or HQ-lookup) a new password; "
+    "repeatable. Re-provision its credential file afterwards.",
 )
 @click.option(
     "--broker-user",
@@ -134,6 +134,7 @@ def config(
     for note in report.notes:
         click.echo(f"note: {note}")
     click.echo(
-        f"next: copy {spec.credentials_dir}/STORE to that store's Pi as its mqtt.password_file "
+        f"next: copy {spec.credentials_dir}/STORE to that store's Pi as its mqtt.password_file, "
+        f"{spec.credentials_dir}/STORE-kiosk as its kiosk.mqtt_password_file "
         f"and {spec.tls_dir / 'ca.crt'} as its mqtt.ca_file; see docs/broker.md"
     )

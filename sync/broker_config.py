@@ -38,6 +38,16 @@ AUTOSAVE_INTERVAL_S = 60
 PERSISTENT_CLIENT_EXPIRATION = "30d"
 
 
+def kiosk_user(store: str) -> str:
+    """A store kiosk's broker user (and client id): it may only ask for and read lookups."""
+    return f"{store}-kiosk"
+
+
+def lookup_user(hq_user: str) -> str:
+    """The broker user of an HQ process's lookup responder (its own connection)."""
+    return f"{hq_user}-lookup"
+
+
 class BrokerConfigError(ValueError):
     """Bad input from the person running `touchpoint broker config`."""
 
@@ -59,10 +69,20 @@ class BrokerSpec:
     plain_bind: str = "127.0.0.1"
 
     @property
+    def kiosk_users(self) -> tuple[str, ...]:
+        """One kiosk user per store, for recognition lookups."""
+        return tuple(kiosk_user(s) for s in self.stores)
+
+    @property
+    def lookup_users(self) -> tuple[str, ...]:
+        """One lookup-responder user per HQ user."""
+        return tuple(lookup_user(h) for h in self.hq_users)
+
+    @property
     def users(self) -> tuple[str, ...]:
-        """Every broker user: stores, then HQ users, then the feeds reader."""
+        """Every broker user: stores, HQ users, feeds reader, kiosks, lookup responders."""
         feeds = (self.feeds_user,) if self.feeds_user else ()
-        return (*self.stores, *self.hq_users, *feeds)
+        return (*self.stores, *self.hq_users, *feeds, *self.kiosk_users, *self.lookup_users)
 
     @property
     def conf_path(self) -> Path:
@@ -133,6 +153,13 @@ def make_spec(
         elif name in seen:
             # A store called like an HQ user would get HQ's ACL: refuse any clash.
             problems.append(f"{kind} {name!r}: named twice (users must be unique)")
+        seen.add(name)
+    derived = [("kiosk user", kiosk_user(s)) for s in stores]
+    derived += [("lookup user", lookup_user(u)) for u in hq_users]
+    for kind, name in derived:
+        # A store called "a-kiosk" next to store "a" would share a user with a's kiosk.
+        if name in seen:
+            problems.append(f"{kind} {name!r}: also the name of another user")
         seen.add(name)
     for flag, port in (("--tls-port", tls_port), ("--plain-port", plain_port)):
         if port is not None and not 1 <= port <= 65535:

@@ -23,7 +23,13 @@ import json
 import sysconfig
 from pathlib import Path
 
-from sync.broker_config import TOPIC_ROOT, BrokerSetupError, BrokerSpec
+from sync.broker_config import (
+    TOPIC_ROOT,
+    BrokerSetupError,
+    BrokerSpec,
+    kiosk_user,
+    lookup_user,
+)
 from sync.wire import SHARE_GROUP
 
 PLUGIN_NAME = "mosquitto_dynamic_security.so"
@@ -63,6 +69,14 @@ def store_role(store: str) -> str:
     return f"store:{store}"
 
 
+def kiosk_role(store: str) -> str:
+    """The role holding one store kiosk's rights (recognition lookups only)."""
+    return f"kiosk:{store}"
+
+
+LOOKUP_ROLE = "hq-lookup"
+
+
 def _acl(acltype: str, topic: str) -> dict[str, object]:
     return {"acltype": acltype, "topic": topic, "allow": True}
 
@@ -86,6 +100,28 @@ def roles(spec: BrokerSpec) -> list[dict[str, object]]:
         }
         for store in spec.stores
     ]
+    made += [
+        {
+            "rolename": kiosk_role(store),
+            "textName": f"store {store}'s kiosk: asks for lookups, reads their replies",
+            "acls": [
+                _acl("publishClientSend", f"{root}/{store}/up/lookup"),
+                *_reads(f"{root}/{store}/down/lookup/#"),
+            ],
+        }
+        for store in spec.stores
+    ]
+    made.append(
+        {
+            "rolename": LOOKUP_ROLE,
+            "textName": "head office's lookup responders: read every up/lookup, reply on down/lookup/",
+            "acls": [
+                _acl("subscribePattern", f"$share/{SHARE_GROUP}/{root}/+/up/lookup"),
+                _acl("publishClientReceive", f"{root}/+/up/lookup"),
+                _acl("publishClientSend", f"{root}/+/down/lookup/#"),
+            ],
+        }
+    )
     made.append(
         {
             "rolename": "hq",
@@ -126,6 +162,22 @@ def clients(spec: BrokerSpec) -> list[dict[str, object]]:
     ]
     made += [
         {"username": hq, "textName": "HQ ingester", "roles": [{"rolename": "hq"}]}
+        for hq in spec.hq_users
+    ]
+    made += [
+        {
+            "username": kiosk_user(store),
+            "textName": f"store {store}'s kiosk",
+            "roles": [{"rolename": kiosk_role(store)}],
+        }
+        for store in spec.stores
+    ]
+    made += [
+        {
+            "username": lookup_user(hq),
+            "textName": f"lookup responder of {hq}",
+            "roles": [{"rolename": LOOKUP_ROLE}],
+        }
         for hq in spec.hq_users
     ]
     if spec.feeds_user:

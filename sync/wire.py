@@ -171,6 +171,52 @@ class OrdersUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     orders: Annotated[list[PickupOrder], Meta(max_length=5000)]
 
 
+# --- recognition lookups: kiosk → `up/lookup`, head office → `down/lookup/{req}` ----------
+
+# A request id is a topic level of the reply (`down/lookup/{req}`), so no `/`, `+` or `#`.
+REQ_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+RequestId = Annotated[str, Meta(pattern=REQ_RE.pattern)]
+Pseudonym = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+KeyId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+# Bounds the broker discards an unanswered request or reply after (MQTT v5 message
+# expiry): a lookup is worth something for the kiosk's 1 s and no longer.
+LOOKUP_EXPIRY_S = 5
+MAX_LOOKUP_BYTES = 1024
+MAX_REPLY_ITEMS = 50
+
+
+class LookupRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`up/lookup`: the kiosk asks who a scanned card's pseudonym belongs to."""
+
+    v: Literal[1]
+    req: RequestId
+    key_id: KeyId
+    pseudonym: Pseudonym
+    sent_at: Annotated[str, Meta(max_length=30)]
+
+
+class LookupReply(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`down/lookup/{req}`: what a shared kiosk screen may show, or only `known: false`.
+
+    Never a loyalty number, e-mail, address or customer id: a first name, product ids
+    and open pick-up order codes, and nothing at all (not even why) when the shopper
+    is unknown or has not consented to in-store recognition.
+    """
+
+    v: Literal[1]
+    req: RequestId
+    known: bool
+    first_name: Annotated[str, Meta(max_length=100)] = ""
+    wishlist: Annotated[list[Sku], Meta(max_length=MAX_REPLY_ITEMS)] = []
+    recently_viewed: Annotated[list[Sku], Meta(max_length=MAX_REPLY_ITEMS)] = []
+    open_orders: Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=20)] = []
+
+
+def lookup_reply_topic(store: str, req: str) -> str:
+    """`touchpoint/v1/{store}/down/lookup/{req}`."""
+    return topic(store, "down", "lookup", req)
+
+
 _enc = msgspec.json.Encoder()
 _batch_dec = msgspec.json.Decoder(Batch)
 _state_dec = msgspec.json.Decoder(StoreState)
@@ -256,3 +302,19 @@ def decode_ack(payload: bytes) -> Ack:
 def decode_command(payload: bytes) -> Command:
     """Validate a `down/cmd` payload; raises WireError."""
     return _decode(_cmd_dec, payload, "command")
+
+
+_lookup_dec = msgspec.json.Decoder(LookupRequest)
+_reply_dec = msgspec.json.Decoder(LookupReply)
+
+
+def decode_lookup(payload: bytes) -> LookupRequest:
+    """Validate an `up/lookup` payload; raises WireError (the reason never quotes it)."""
+    if len(payload) > MAX_LOOKUP_BYTES:
+        raise WireError(f"lookup of {len(payload)} bytes exceeds {MAX_LOOKUP_BYTES}")
+    return _decode(_lookup_dec, payload, "lookup")
+
+
+def decode_lookup_reply(payload: bytes) -> LookupReply:
+    """Validate a `down/lookup/{req}` payload; raises WireError."""
+    return _decode(_reply_dec, payload, "lookup reply")

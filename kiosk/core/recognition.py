@@ -7,8 +7,9 @@ name, wishlist and recently viewed SKUs, open pick-up order codes. No answer in
 time, offline, or no consent all look the same to the shopper: the kiosk carries
 on without personal content and does not say why.
 
-`OfflineRecognition` always answers None: the kiosk's behaviour until the MQTT
-lookup (`up/lookup` / `down/lookup/{request}`) is wired in.
+`OfflineRecognition` always answers None: the kiosk without MQTT, or with
+`[kiosk] recognition = false`. `kiosk.core.mqtt_recognition.MqttRecognition` asks
+head office (`up/lookup` / `down/lookup/{request}`, docs/wire.md).
 """
 
 from __future__ import annotations

@@ -35,9 +35,12 @@ def make_kiosk(
     recognition=None,
     clock=None,
     filled: bool = True,
+    mqtt: str = "enabled = false",
 ) -> Kiosk:
     """A kiosk on a fresh store database with the test catalog, built by the real factory."""
-    cfg_path = write_store_config(tmp, devices, extra=f"[kiosk]\nsearch_delay_ms = 0\n{kiosk}")
+    cfg_path = write_store_config(
+        tmp, devices, extra=f"[kiosk]\nsearch_delay_ms = 0\n{kiosk}", mqtt=mqtt
+    )
     cfg = load_store_config(cfg_path, SecretResolver(cfg_path.parent))
     k = build_kiosk(
         cfg, SecretResolver(cfg_path.parent), recognition=recognition, clock=clock or FakeClock()

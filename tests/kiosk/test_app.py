@@ -180,8 +180,8 @@ def test_paging_with_buttons(tmp_path):
 
 
 class Consented:
-    """Stands in for head office: answers for one consented shopper (the lead adds the
-    real MQTT lookup and its end-to-end test through mosquitto and HQ)."""
+    """Stands in for head office in the screen tests: answers for one consented shopper
+    (the real lookup through mosquitto and `hq run`: test_recognition_e2e.py)."""
 
     def __init__(self, pseudonym: str, profile: ProfileSummary) -> None:
         self.pseudonym, self.profile = pseudonym, profile

@@ -31,7 +31,7 @@ from sync.broker_config import (
     mosquitto_conf,
     parse_ids,
 )
-from sync.broker_dynsec import dynsec_text, find_dynsec_plugin, store_role
+from sync.broker_dynsec import dynsec_text, find_dynsec_plugin, kiosk_role, store_role
 from sync.broker_files import write_broker_dir
 from sync.mosquitto import MosquittoProcess, free_port
 from tests.support import touchpoint
@@ -85,6 +85,10 @@ def test_access_rules_confine_each_store_to_its_own_topics(tmp_path):
         "hq": ["hq"],
         "hq-2": ["hq"],
         "feeds": ["feeds"],
+        f"{A}-kiosk": [kiosk_role(A)],
+        f"{B}-kiosk": [kiosk_role(B)],
+        "hq-lookup": ["hq-lookup"],
+        "hq-2-lookup": ["hq-lookup"],
     }
     # No passwords here: the plugin defers authentication to the password file.
     assert not any({"password", "salt", "iterations"} & set(c) for c in config["clients"])
@@ -108,6 +112,17 @@ def test_access_rules_confine_each_store_to_its_own_topics(tmp_path):
             ("publishClientReceive", "touchpoint/v1/+/feed/#"),
         ]
     )
+    for store in (A, B):
+        assert roles[kiosk_role(store)] == [
+            ("publishClientReceive", topic(store, "down/lookup/#")),
+            ("publishClientSend", topic(store, "up/lookup")),
+            ("subscribePattern", topic(store, "down/lookup/#")),
+        ]
+    assert roles["hq-lookup"] == [
+        ("publishClientReceive", "touchpoint/v1/+/up/lookup"),
+        ("publishClientSend", "touchpoint/v1/+/down/lookup/#"),
+        ("subscribePattern", "$share/hq/touchpoint/v1/+/up/lookup"),
+    ]
     assert roles["feeds"] == [
         ("publishClientReceive", "touchpoint/v1/+/feed/#"),
         ("subscribePattern", "touchpoint/v1/+/feed/#"),
@@ -178,7 +193,7 @@ def mode(path: Path) -> int:
 def test_passwords_are_kept_on_rerun_added_for_new_stores_and_rotated(tmp_path):
     out = tmp_path / "broker"
     first = write_broker_dir(make_spec(out, (A, B)))
-    assert first.new_passwords == [A, B, "hq"]
+    assert first.new_passwords == [A, B, "hq", f"{A}-kiosk", f"{B}-kiosk", "hq-lookup"]
     creds = out / "credentials"
     before = {p.name: p.read_text() for p in creds.iterdir()}
     assert mode(creds) == 0o700
@@ -187,8 +202,8 @@ def test_passwords_are_kept_on_rerun_added_for_new_stores_and_rotated(tmp_path):
     assert mode(out / "passwd") & 0o007 == 0 and mode(out / "dynsec.json") & 0o007 == 0
 
     second = write_broker_dir(make_spec(out, (A, B, "store-c")), rotate=(B,))
-    assert second.kept_passwords == [A, "hq"]
-    assert second.rotated == [B] and second.new_passwords == ["store-c"]
+    assert second.kept_passwords == [A, "hq", f"{A}-kiosk", f"{B}-kiosk", "hq-lookup"]
+    assert second.rotated == [B] and second.new_passwords == ["store-c", "store-c-kiosk"]
     after = {p.name: p.read_text() for p in creds.iterdir()}
     assert after[A] == before[A] and after["hq"] == before["hq"]
     assert after[B] != before[B]
@@ -196,7 +211,16 @@ def test_passwords_are_kept_on_rerun_added_for_new_stores_and_rotated(tmp_path):
 
     passwd = (out / "passwd").read_text()
     users = [line.split(":", 1)[0] for line in passwd.splitlines()]
-    assert users == [A, B, "store-c", "hq"]
+    assert users == [
+        A,
+        B,
+        "store-c",
+        "hq",
+        f"{A}-kiosk",
+        f"{B}-kiosk",
+        "store-c-kiosk",
+        "hq-lookup",
+    ]
     # PBKDF2-SHA512 hashes only: no password appears in the file mosquitto reads.
     assert all(line.split(":", 1)[1].startswith("$7$") for line in passwd.splitlines())
     assert not any(pw.strip() in passwd for pw in after.values())
@@ -207,9 +231,9 @@ def test_store_left_out_loses_access_and_is_reported(tmp_path):
     out = tmp_path / "broker"
     write_broker_dir(make_spec(out, (A, B)))
     report = write_broker_dir(make_spec(out, (A,)))
-    assert report.orphans == [B]
+    assert report.orphans == [B, f"{B}-kiosk"]
     rules = json.loads((out / "dynsec.json").read_text())
-    assert [c["username"] for c in rules["clients"]] == [A, "hq"]
+    assert [c["username"] for c in rules["clients"]] == [A, "hq", f"{A}-kiosk", "hq-lookup"]
     assert store_role(B) not in [r["rolename"] for r in rules["roles"]]
     assert B not in [line.split(":")[0] for line in (out / "passwd").read_text().splitlines()]
 
