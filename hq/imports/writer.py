@@ -140,8 +140,43 @@ def write_profiles(cur: Any, bulk: Bulk, records: list[ProfileRecord], now: str)
     bulk.insert(
         cur, "hq_online_activity", ("customer_id", "at"), activity, "ON CONFLICT DO NOTHING"
     )
-    _changes(cur, bulk, "customer", sorted(changed | moved_from))
+    keysets = {r.customer_id: set(r.keys) for r in records}
+    for cid, keys in old_keys.items():
+        keysets.setdefault(cid, set()).update(keys)
+    _changes(cur, bulk, "customer", sorted(_with_visits(cur, bulk, changed | moved_from, keysets)))
     return ImportCounts(imported=len(changed), unchanged=len(records) - len(changed))
+
+
+def _with_visits(
+    cur: Any, bulk: Bulk, customers: set[str], keysets: dict[str, set[tuple[str, str, str]]]
+) -> set[str]:
+    """Those of `customers` with a store visit (by pseudonym or link): only their feeds change.
+
+    A profile with no visit yet changes no bucket; its visits, when they come, are
+    matched as their days are computed. Logging every imported profile would make the
+    rollup look up hundreds of thousands of customers after a nightly import.
+    """
+    if not customers:
+        return set()
+    by_key: dict[str, dict[str, set[str]]] = {}  # a moved card: its old and new owner
+    for cid in customers:
+        for kid, pseudonym, _kind in keysets.get(cid, ()):
+            by_key.setdefault(kid, {}).setdefault(pseudonym, set()).add(cid)
+    found = {
+        row[0]
+        for row in _stored(
+            cur, bulk, "SELECT DISTINCT customer_id FROM hq_visits WHERE {cond}",
+            "customer_id", sorted(customers),
+        )
+    }  # fmt: skip
+    for kid, owners in by_key.items():
+        for (pseudonym,) in cur.execute(
+            f"SELECT DISTINCT pseudonym FROM hq_visits WHERE key_id = {bulk.p}"
+            f" AND {bulk.in_list('pseudonym')}",
+            (kid, bulk.list_param(sorted(owners))),
+        ).fetchall():
+            found |= owners[pseudonym]
+    return found
 
 
 def _previous_owners(cur: Any, bulk: Bulk, rekeyed: list[ProfileRecord]) -> set[str]:
