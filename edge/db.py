@@ -29,13 +29,13 @@ def connect(path: Path | str, *, busy_timeout_ms: int = 5000) -> sqlite3.Connect
         str(path), timeout=busy_timeout_ms / 1000, check_same_thread=False, isolation_level=None
     )
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    _use_wal(conn, busy_timeout_ms / 1000)
+    use_wal(conn, busy_timeout_ms / 1000)
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
 
 
-def _use_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
+def use_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
     """Switch a (new) file to WAL; the mode is stored in the file, so later opens only read it."""
     if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
         return

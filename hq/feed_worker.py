@@ -167,13 +167,18 @@ class FeedWorker:
                     self.idle.clear()
                     continue  # more may be waiting
                 self.idle.set()
-            except StoreUnavailable as exc:
-                self.stats.last_error = f"database unavailable: {exc}"
+            except Exception as exc:  # never let the feeds die: report, back off, retry
+                if isinstance(exc, StoreUnavailable):
+                    self.stats.last_error = f"database unavailable: {exc}"
+                    log.warning("feeds: %s; retrying", self.stats.last_error)
+                else:
+                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("feeds: pass failed; retrying")
                 self.stats.active = False  # a new connection must win the lock again
-                log.warning("feeds: %s; retrying", self.stats.last_error)
                 if store is not None:
                     store.close()
                 store = None
+                self._stop.wait(min(30.0, 5 * self.s.interval_s))
             self._stop.wait(self.s.interval_s)
         if store is not None:
             store.close()

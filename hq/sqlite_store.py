@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from edge.db import use_wal
 from hq import schema
 from hq.imports.bulk import SqliteBulk
 from hq.imports.writer import ImportWrites
@@ -74,14 +75,19 @@ class SqliteHqStore(ImportWrites):
             path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
         )
         self._lock = threading.Lock()
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # An ack goes back to the store once we commit: the commit must survive power loss.
-        self._conn.execute("PRAGMA synchronous=FULL")
-        # Deleted rows are overwritten, so an erased pseudonym is gone from the file.
-        self._conn.execute("PRAGMA secure_delete=ON")
-        self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         try:
+            # Several components of one `hq run` (ingest, feeds, lookups) open a new file
+            # together: the WAL switch is retried, as on the store (edge/db.py).
+            use_wal(self._conn, busy_timeout_s)
+            # An ack goes back to the store once we commit: it must survive power loss.
+            self._conn.execute("PRAGMA synchronous=FULL")
+            # Deleted rows are overwritten, so an erased pseudonym is gone from the file.
+            self._conn.execute("PRAGMA secure_delete=ON")
+            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             self._migrate()
+        except sqlite3.OperationalError as exc:
+            self._conn.close()
+            raise StoreUnavailable(f"SQLite: {exc}") from exc
         except BaseException:
             self._conn.close()
             raise

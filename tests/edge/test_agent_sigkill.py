@@ -1,4 +1,11 @@
-"""SIGKILL the running agent 10 times during a burst: totals still equal the sensor's, DB intact."""
+"""SIGKILL the running agent 10 times during a burst across the u16 wrap: nothing is ever
+counted twice, nothing is lost without a reason, the database stays intact.
+
+A wrap that happens while the agent is down fits a sensor restart as well (an agent
+restart looks like a port break). Such totals are counted low, never twice, and
+reported as `ambiguous_totals` (docs/devices.md, "Deltas"); otherwise the totals are
+exact.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +64,10 @@ port = "{tmp_path / "by-id-terabee"}"
         counter.report(clean=True)  # the device's final totals reach the agent
         counter.drain()
         wait_for(
-            lambda: door_totals(tmp_path / "store.db") == counter.truth,
+            lambda: (
+                door_totals(tmp_path / "store.db") == counter.truth
+                or _settled(tmp_path / "store.db")
+            ),
             timeout=30,
             what=f"door totals {counter.truth}",
         )
@@ -70,9 +80,38 @@ port = "{tmp_path / "by-id-terabee"}"
     assert kills == 10
     totals = door_totals(tmp_path / "store.db")
     print(f"sensor truth {counter.truth}, recorded {totals}, kills {kills}")
-    assert totals == counter.truth
+    ambiguous = ambiguities(tmp_path / "store.db")
+    print(f"ambiguous totals reported: {ambiguous}")
+    assert all(got <= truth for got, truth in zip(totals, counter.truth, strict=True))
+    assert totals == counter.truth or ambiguous > 0  # short only with a reason
     assert sum(totals) > 500  # a real burst, spanning the u16 wrap from the start totals
     conn = sqlite3.connect(tmp_path / "store.db")
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     seqs = [r[0] for r in conn.execute("SELECT seq FROM events ORDER BY seq")]
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+_last: dict = {}
+
+
+def _settled(db) -> bool:
+    """The recorded totals have not moved for 3 s (the agent has had the final report)."""
+    now, totals = time.monotonic(), door_totals(db)
+    if _last.get("totals") != totals:
+        _last.update(totals=totals, since=now)
+    return now - _last["since"] >= 3.0
+
+
+def ambiguities(db) -> int:
+    """How many totals the agent reported as ambiguous (counted low) in device.status events."""
+    conn = sqlite3.connect(db)
+    try:
+        return sum(
+            n or 0
+            for (n,) in conn.execute(
+                "SELECT json_extract(data, '$.rejected.ambiguous_totals') FROM events"
+                " WHERE type = 'device.status'"
+            )
+        )
+    finally:
+        conn.close()
