@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from edge.clock import plausible
-from edge.visits import day_bounds, format_ts
+from edge.visits import day_bounds, format_ts, parse_ts
 from hq.db import Db, Tx
 from hq.facts import StoreInfo, Windows, clock_steps, load_day, rebased, store_info
 from hq.metrics import store_day
@@ -171,7 +171,7 @@ class Rollup:
                 if store != "online":
                     out.add((store, ts[:13]))
                     continue
-                since = format_ts(_parse(ts) - timedelta(days=self.windows.online_after_days))
+                since = format_ts(parse_ts(ts) - timedelta(days=self.windows.online_after_days))
                 visits = tx.execute(
                     "SELECT DISTINCT v.store, v.ts FROM hq_transaction_keys tk"
                     " JOIN hq_profile_keys pk ON pk.key_id = tk.key_id AND pk.pseudonym = tk.pseudonym"
@@ -388,10 +388,6 @@ class Rollup:
         for store, day in sorted(days):
             self.recompute(store, day)
         return len(days)
-
-
-def _parse(ts: str) -> datetime:
-    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 @dataclass

@@ -291,7 +291,6 @@ def run_demo(
     registry, profiles, known = dh.master_data(sims, seed)
     imported = dh.import_files(
         hq_db,
-        root,
         {"k1": chain_key},
         {
             "stores": dh.write_jsonl(root / "stores.jsonl", registry),
@@ -318,7 +317,6 @@ def run_demo(
         receipts = [r for sim in sims for r in sim.receipts] + orders
         imported |= dh.import_files(
             hq_db,
-            root,
             {"k1": chain_key},
             {"transactions": dh.write_jsonl(root / "transactions.jsonl", receipts)},
         )

@@ -71,7 +71,7 @@ def master_data(sims, seed: int) -> tuple[list[dict], list[dict], dict[str, Cust
     return stores, profiles, known
 
 
-def import_files(hq_db: Path, root: Path, keys: dict[str, bytes], files: dict[str, Path]) -> dict:
+def import_files(hq_db: Path, keys: dict[str, bytes], files: dict[str, Path]) -> dict:
     """Import each file through the `hq import` code; rows imported and rejected per kind."""
     store = SqliteHqStore(hq_db)
     pseudonymiser = Pseudonymiser(keys, "k1")
