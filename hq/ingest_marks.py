@@ -7,6 +7,8 @@
   event's data by hq/triage.py).
 - `hq_changes` ('step', store) for a `clock.step`: the rollup re-bases that boot's
   earlier events and recomputes the hours they move out of and into.
+- `hq_device_health`: each device's newest `device.status` (by seq, so a resent older
+  one never overwrites it), for the store status (hq/status.py).
 """
 
 from __future__ import annotations
@@ -33,6 +35,15 @@ def mark_ingested(cur: Any, p: str, rows: Sequence[EventRow], received_at: str) 
             "INSERT INTO hq_visits (store, seq, ts, key_id, pseudonym, received_at)"
             f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT (store, seq) DO NOTHING",
             visits,
+        )
+    health = [(r.store, r.device, r.seq, r.ts, r.data) for r in valid if r.type == "device.status"]
+    if health:
+        cur.executemany(
+            "INSERT INTO hq_device_health (store, device, seq, ts, data)"
+            f" VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT (store, device) DO UPDATE SET"
+            " seq = excluded.seq, ts = excluded.ts, data = excluded.data"
+            " WHERE excluded.seq > hq_device_health.seq",
+            health,
         )
     for store in sorted({r.store for r in valid if r.type == "clock.step"}):
         cur.execute(

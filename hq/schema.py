@@ -219,6 +219,45 @@ _MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (store, kind)
         )""",
     ],
+    # v5: store status and alerts (hq/status.py, hq/alerts.py).
+    [
+        # Each device's newest `device.status` event (data: its payload JSON), upserted
+        # at ingest (hq/ingest_marks.py) so the status never searches the event history.
+        """CREATE TABLE IF NOT EXISTS hq_device_health (
+            store TEXT NOT NULL,
+            device TEXT NOT NULL,
+            seq {bigint} NOT NULL,
+            ts TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (store, device)
+        )""",
+        # Filled from the events a database already holds.
+        """INSERT INTO hq_device_health (store, device, seq, ts, data)
+        SELECT store, device, seq, ts, data FROM hq_events e
+        WHERE type = 'device.status' AND error IS NULL AND seq = (
+            SELECT max(seq) FROM hq_events x WHERE x.type = 'device.status'
+            AND x.error IS NULL AND x.store = e.store AND x.device = e.device)""",
+        "CREATE INDEX IF NOT EXISTS hq_dead_letters_store ON hq_dead_letters (store, received_at)",
+        # Alerts (kind: offline | door_silent | imbalance | gap | dead_letters; subject: a
+        # door, a local date, or '' for the store as a whole). A row is raised once and
+        # cleared once; the open ones have cleared_at NULL, at most one per (store, kind,
+        # subject). store '_chain' holds what belongs to no store (a dead letter on a
+        # topic outside touchpoint/v1/{store}/).
+        """CREATE TABLE IF NOT EXISTS hq_alerts (
+            id {serial_pk},
+            store TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            raised_at TEXT NOT NULL,
+            cleared_at TEXT,
+            detail TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX IF NOT EXISTS hq_alerts_open ON hq_alerts (store, kind, subject)"
+        " WHERE cleared_at IS NULL",
+        "CREATE INDEX IF NOT EXISTS hq_alerts_store ON hq_alerts (store, raised_at)",
+        # Stores whose open alerts changed and are not yet published (retained) on MQTT.
+        "CREATE TABLE IF NOT EXISTS hq_alert_outbox (store TEXT PRIMARY KEY)",
+    ],
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)
