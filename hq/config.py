@@ -193,11 +193,10 @@ class WebSection(Section, kw_only=True):
         int, described("a dashboard session ends this long after login", ge=5, le=10080)
     ] = 480
     login_attempts: Annotated[
-        int, described("failed logins allowed per user and address within login_window_s", ge=1, le=100)
+        int,
+        described("failed logins allowed per user and address within login_window_s", ge=1, le=100),
     ] = 5
-    login_window_s: Annotated[
-        int, described("the window of login_attempts", ge=10, le=86400)
-    ] = 300
+    login_window_s: Annotated[int, described("the window of login_attempts", ge=10, le=86400)] = 300
     db_connections: Annotated[
         int, described("read-only database connections shared by the requests", ge=1, le=64)
     ] = 8
@@ -229,8 +228,8 @@ class HqConfig(Section, kw_only=True):
     publish: Annotated[
         PublishSection, described("`hq publish catalog|stock`: the stores' downlink")
     ] = msgspec.field(default_factory=PublishSection)
-    web: Annotated[WebSection, described("`hq serve`: the feed API and dashboard")] = (
-        msgspec.field(default_factory=WebSection)
+    web: Annotated[WebSection, described("`hq serve`: the feed API and dashboard")] = msgspec.field(
+        default_factory=WebSection
     )
 
 

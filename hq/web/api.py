@@ -76,7 +76,7 @@ class ApiV1(Controller):
     """Feed API, version 1."""
 
     path = "/api/v1"
-    tags = ["feeds"]
+    tags = ("feeds",)
 
     @get("/stores", sync_to_thread=True, responses={401: _ERRORS[401]})
     def stores(self, request: Request) -> list[StoreStatus]:
@@ -110,7 +110,9 @@ class ApiV1(Controller):
         db = request.app.state.web.db
         if not _known(db, store):
             raise NotFoundException(f"no store {store!r} at head office")
-        return feed_response(request, store_feed(db, store, period, lo, hi), wants_csv(request, format))
+        return feed_response(
+            request, store_feed(db, store, period, lo, hi), wants_csv(request, format)
+        )
 
     @get("/chain/feed", sync_to_thread=True, responses=_ERRORS)
     def chain_feed(

@@ -141,6 +141,8 @@ def create_app(
             cookie_secure=w.cookie_secure,
             cookie_samesite="strict",
             cookie_httponly=True,
+            # Only the forms need it; the API is read-only (GET) and cookie-free for tokens.
+            exclude=["^/api/", "^/health$", "^/schema", "^/static/"],
         ),
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(

@@ -29,7 +29,7 @@ from litestar.middleware.authentication import (
     AuthenticationResult,
 )
 
-from hq.web.accounts import Accounts, Principal
+from hq.web.accounts import Principal
 
 SESSION_COOKIE = "tp_session"
 # Paths served to anyone: the health check, the login page and its static files.

@@ -69,7 +69,9 @@ def _lifespan_notifier():
 @click.command("serve")
 @config_option("HQ")
 @click.option("--host", default=None, help="Listen address (default: web.host).")
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: web.port).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port (default: web.port)."
+)
 @log_level_option
 def serve(config: Path, host: str | None, port: int | None, log_level: str) -> None:
     """Serve the feed API (/api/v1, OpenAPI at /schema/openapi.json) and the dashboard."""
@@ -138,7 +140,9 @@ def user_add(config: Path, name: str, stores: str | None, password_file: Path | 
     scope = _stores(stores)
     try:
         if password_file is not None:
-            password = password_file.read_text().splitlines()[0] if password_file.stat().st_size else ""
+            password = (
+                password_file.read_text().splitlines()[0] if password_file.stat().st_size else ""
+            )
         elif sys.stdin.isatty():
             password = getpass.getpass("password: ")
             if getpass.getpass("again: ") != password:

@@ -59,5 +59,5 @@ def feed_response(request: Request, rows: list[dict[str, Any]], csv: bool) -> Re
         return Response(content=b"", status_code=304, headers=headers)
     if csv:
         body = to_csv(rows).encode()
-        return Response(body, media_type=f"{CSV}; charset=utf-8", headers=headers)
+        return Response(body, media_type=CSV, headers=headers)
     return Response(msgspec.json.encode(rows), media_type=JSON, headers=headers)
