@@ -23,3 +23,19 @@ def open_hq_store(db: HqDatabaseSection, secrets: SecretResolver) -> HqStore:
     from hq.sqlite_store import SqliteHqStore
 
     return SqliteHqStore(Path(db.path))
+
+
+def open_hq_reader(
+    db: HqDatabaseSection, secrets: SecretResolver, *, dsn_file: str = "", size: int = 4
+):
+    """A read-only view of the configured database (`hq/readonly.py`) for the web app.
+
+    PostgreSQL connects with `dsn_file` (a read-only role's DSN) when given, else with
+    the database's own DSN file; either way every session is read-only.
+    """
+    from hq.readonly import pg_reader, sqlite_reader
+
+    if db.backend == "postgresql":
+        dsn = secrets.read(dsn_file or db.dsn_file).decode().strip()
+        return pg_reader(dsn, size)
+    return sqlite_reader(Path(db.path), size)

@@ -175,3 +175,14 @@ def _register() -> None:
 
 
 _register()
+
+
+def _register_web() -> None:
+    """`hq serve`, `hq user …`, `hq token …` (hq/web/cli.py)."""
+    from hq.web.cli import serve, token_group, user_group
+
+    for command in (serve, user_group, token_group):
+        hq_group.add_command(command)
+
+
+_register_web()

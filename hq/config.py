@@ -171,6 +171,37 @@ class PublishSection(Section, kw_only=True):
     ] = 30.0
 
 
+class WebSection(Section, kw_only=True):
+    host: Annotated[str, described("address `hq serve` listens on", min_length=1)] = "127.0.0.1"
+    port: Annotated[int, described("TCP port of `hq serve`", ge=1, le=65535)] = 8080
+    users_file: Annotated[
+        str,
+        described("dashboard users (scrypt hashes, stores); relative = next to this config"),
+    ] = "/var/lib/touchpoint/hq-web-users.json"
+    tokens_file: Annotated[
+        str,
+        described("API bearer tokens (sha256 hashes only); relative = next to this config"),
+    ] = "/var/lib/touchpoint/hq-web-tokens.json"
+    dsn_file: Annotated[
+        str,
+        described("secret file with a read-only role's PostgreSQL DSN; empty = database.dsn_file"),
+    ] = ""
+    cookie_secure: Annotated[
+        bool, described("mark the session cookie Secure (off only for plain-HTTP tests)")
+    ] = True
+    session_minutes: Annotated[
+        int, described("a dashboard session ends this long after login", ge=5, le=10080)
+    ] = 480
+    login_attempts: Annotated[
+        int,
+        described("failed logins allowed per user and address within login_window_s", ge=1, le=100),
+    ] = 5
+    login_window_s: Annotated[int, described("the window of login_attempts", ge=10, le=86400)] = 300
+    db_connections: Annotated[
+        int, described("read-only database connections shared by the requests", ge=1, le=64)
+    ] = 8
+
+
 class HqConfig(Section, kw_only=True):
     hq: Annotated[HqSection, described("this head-office process")] = msgspec.field(
         default_factory=HqSection
@@ -197,6 +228,9 @@ class HqConfig(Section, kw_only=True):
     publish: Annotated[
         PublishSection, described("`hq publish catalog|stock`: the stores' downlink")
     ] = msgspec.field(default_factory=PublishSection)
+    web: Annotated[WebSection, described("`hq serve`: the feed API and dashboard")] = msgspec.field(
+        default_factory=WebSection
+    )
 
 
 def hq_cross_checks(cfg: HqConfig, secrets: SecretResolver) -> list[Problem]:
@@ -214,6 +248,7 @@ def hq_cross_checks(cfg: HqConfig, secrets: SecretResolver) -> list[Problem]:
     for key, name in (
         ("publish.password_file", cfg.publish.password_file),
         ("lookup.password_file", cfg.lookup.password_file),
+        ("web.dsn_file", cfg.web.dsn_file),
     ):
         if name and (p := secrets.problem(name, key)):
             problems.append(p)

@@ -1,0 +1,130 @@
+"""The feed API, `/api/v1`: stores and their status, a store's feed, the chain roll-up.
+
+Every handler reads through the app's read-only database view and checks the caller's
+store scope: a store outside it is 403, and the chain roll-up (which sums every store)
+is 403 for anyone limited to some stores. Field names and meanings are those of
+`touchpoint hq feed` (docs/metrics.md); docs/api.md shows a curl call for each.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+
+from edge.config import ID_PATTERN
+from hq.feeds import chain_feed, store_feed
+from hq.status import StoreStatus, store_statuses, utc_now
+from hq.web.auth import require_chain, require_store
+from hq.web.representation import feed_response, wants_csv
+
+# Far enough for any real feed, near enough that local-day arithmetic never overflows.
+EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
+MAX_DAYS = {"hour": 92, "day": 1100}
+
+Period = Annotated[
+    Literal["hour", "day"], Parameter(description="hourly or daily buckets", default="day")
+]
+From = Annotated[
+    date | None,
+    Parameter(query="from", description="first local day, YYYY-MM-DD (default: today)"),
+]
+To = Annotated[date | None, Parameter(description="last local day (default: `from`)")]
+Format = Annotated[
+    Literal["json", "csv"] | None,
+    Parameter(description="json or csv; without it, the Accept header decides (json by default)"),
+]
+StoreId = Annotated[str, Parameter(description="store id", pattern=ID_PATTERN)]
+
+_ERRORS = {
+    304: ResponseSpec(None, description="Not Modified: the If-None-Match ETag is current"),
+    400: ResponseSpec(None, description="a bad parameter, with the reason"),
+    401: ResponseSpec(None, description="no valid bearer token or session"),
+    403: ResponseSpec(None, description="outside the caller's store scope"),
+}
+
+
+def _days(request: Request, first: date | None, last: date | None, period: str):
+    tz = ZoneInfo(request.app.state.web.cfg.hq.timezone)
+    lo = first or datetime.now(tz).date()
+    hi = last or lo
+    for d in (lo, hi):
+        if not EARLIEST <= d <= LATEST:
+            raise ValidationException(f"dates must lie between {EARLIEST} and {LATEST}")
+    if hi < lo:
+        raise ValidationException("`to` is before `from`")
+    if (hi - lo).days + 1 > MAX_DAYS[period]:
+        raise ValidationException(
+            f"at most {MAX_DAYS[period]} days of {period} buckets at once; ask in parts"
+        )
+    return lo, hi
+
+
+def _known(db, store: str) -> bool:
+    return bool(
+        db.q("SELECT 1 FROM hq_stores WHERE store = ?", (store,))
+        or db.q("SELECT 1 FROM hq_store_registry WHERE store = ?", (store,))
+    )
+
+
+class ApiV1(Controller):
+    """Feed API, version 1."""
+
+    path = "/api/v1"
+    tags = ("feeds",)
+
+    @get("/stores", sync_to_thread=True, responses={401: _ERRORS[401]})
+    def stores(self, request: Request) -> list[StoreStatus]:
+        """Every store in the caller's scope: online, last seen, backlog, open gaps, devices."""
+        web = request.app.state.web
+        scope = request.user.stores
+        return store_statuses(
+            web.db, utc_now(), set(scope) if scope is not None else None, expected=web.cfg.hq.stores
+        )
+
+    @get(
+        "/stores/{store:str}/feed",
+        sync_to_thread=True,
+        responses={
+            **_ERRORS,
+            404: ResponseSpec(None, description="head office knows no such store"),
+        },
+    )
+    def store_feed(
+        self,
+        request: Request,
+        store: StoreId,
+        period: Period = "day",
+        first: From = None,
+        to: To = None,
+        format: Format = None,
+    ) -> Response[list[dict[str, Any]]]:
+        """A store's buckets for local days `from`..`to`: JSON rows or CSV, with an ETag."""
+        require_store(request.user, store)
+        lo, hi = _days(request, first, to, period)
+        db = request.app.state.web.db
+        if not _known(db, store):
+            raise NotFoundException(f"no store {store!r} at head office")
+        return feed_response(
+            request, store_feed(db, store, period, lo, hi), wants_csv(request, format)
+        )
+
+    @get("/chain/feed", sync_to_thread=True, responses=_ERRORS)
+    def chain_feed(
+        self,
+        request: Request,
+        period: Period = "day",
+        first: From = None,
+        to: To = None,
+        format: Format = None,
+    ) -> Response[list[dict[str, Any]]]:
+        """The chain roll-up over every store (403 for callers limited to some stores)."""
+        require_chain(request.user)
+        lo, hi = _days(request, first, to, period)
+        rows = chain_feed(request.app.state.web.db, period, lo, hi)
+        return feed_response(request, rows, wants_csv(request, format))
