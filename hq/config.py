@@ -200,6 +200,9 @@ class WebSection(Section, kw_only=True):
     db_connections: Annotated[
         int, described("read-only database connections shared by the requests", ge=1, le=64)
     ] = 8
+    dashboard_refresh_s: Annotated[
+        int, described("the dashboard pages poll for new figures this often", ge=2, le=600)
+    ] = 10
 
 
 class HqConfig(Section, kw_only=True):

@@ -19,10 +19,10 @@ CONVERSION = "#b35900"
 
 def _layout(t: Texts, title: str, **extra: Any) -> dict[str, Any]:
     return {
-        "title": {"text": title, "font": {"size": 16}},
+        "title": {"text": title, "font": {"size": 16}, "x": 0, "xref": "paper"},
         "separators": ",." if t.language == "nl" else ".,",
-        "margin": {"l": 48, "r": 48, "t": 48, "b": 40},
-        "legend": {"orientation": "h", "y": -0.2},
+        "margin": {"l": 56, "r": 56, "t": 72, "b": 48},
+        "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
         "hovermode": "x unified",
         "height": 320,
     } | extra
@@ -32,16 +32,26 @@ def hourly_footfall(t: Texts, today: Series, last_week: Series) -> dict[str, Any
     """Visitors per local hour, today against the same weekday last week."""
     return {
         "data": [
-            {"type": "bar", "name": t("chart.last_week"), "x": last_week.x,
-             "y": last_week.y, "marker": {"color": BEFORE}},
-            {"type": "bar", "name": t("chart.today"), "x": today.x, "y": today.y,
-             "marker": {"color": TODAY}},
-        ],  # fmt: skip
+            {
+                "type": "bar",
+                "name": t("chart.last_week"),
+                "x": last_week.x,
+                "y": last_week.y,
+                "marker": {"color": BEFORE},
+            },
+            {
+                "type": "bar",
+                "name": t("chart.today"),
+                "x": today.x,
+                "y": today.y,
+                "marker": {"color": TODAY},
+            },
+        ],
         "layout": _layout(
             t,
             t("chart.hourly"),
             barmode="group",
-            xaxis={"title": {"text": t("chart.hour")}, "type": "category"},
+            xaxis={"title": {"text": t("chart.hour")}, "type": "category", "tickangle": 0},
             yaxis={"title": {"text": t("fig.visitors")}, "rangemode": "tozero"},
         ),
     }
@@ -52,18 +62,34 @@ def daily_trend(t: Texts, days: list[dict[str, Any]]) -> dict[str, Any]:
     x = [d["day"] for d in days]
     return {
         "data": [
-            {"type": "bar", "name": t("fig.visitors"), "x": x,
-             "y": [d["visitors"] for d in days], "marker": {"color": TODAY}},
-            {"type": "scatter", "mode": "lines+markers", "name": t("fig.conversion"), "x": x,
-             "y": [d["conversion"] for d in days], "yaxis": "y2",
-             "line": {"color": CONVERSION}},
-        ],  # fmt: skip
+            {
+                "type": "bar",
+                "name": t("fig.visitors"),
+                "x": x,
+                "y": [d["visitors"] for d in days],
+                "marker": {"color": TODAY},
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": t("fig.conversion"),
+                "x": x,
+                "y": [d["conversion"] for d in days],
+                "yaxis": "y2",
+                "line": {"color": CONVERSION},
+            },
+        ],
         "layout": _layout(
             t,
             t("chart.trend"),
             xaxis={"type": "date", "tickformat": "%d-%m" if t.language == "nl" else "%d %b"},
             yaxis={"title": {"text": t("fig.visitors")}, "rangemode": "tozero"},
-            yaxis2={"title": {"text": t("fig.conversion")}, "overlaying": "y", "side": "right",
-                    "tickformat": ".0%", "rangemode": "tozero"},
-        ),  # fmt: skip
+            yaxis2={
+                "title": {"text": t("fig.conversion")},
+                "overlaying": "y",
+                "side": "right",
+                "tickformat": ".0%",
+                "rangemode": "tozero",
+            },
+        ),
     }

@@ -157,7 +157,10 @@ def store_page(db: Db, card: StoreDay) -> StorePage:
     store, day = card.store, card.day
     first = day - timedelta(days=TREND_DAYS - 1)
     raw = raw_days(db, first, day, [store]).get(store, {})
-    days = [derive("day", raw.get(d, ({}, False))[0]) | {"day": d.isoformat()} for d in _span(first, day)]
+    days = [
+        derive("day", raw.get(d, ({}, False))[0]) | {"day": d.isoformat()}
+        for d in _span(first, day)
+    ]
     (open_buckets,) = db.q(
         f"SELECT count(*) FROM hq_feed WHERE store = ? AND provisional = {db.true} AND day >= ?",
         (store, first.isoformat()),
@@ -165,7 +168,9 @@ def store_page(db: Db, card: StoreDay) -> StorePage:
     return StorePage(
         card=card,
         hours_today=_hours(store_feed(db, store, "hour", day, day)),
-        hours_last_week=_hours(store_feed(db, store, "hour", day - timedelta(days=7), day - timedelta(days=7))),
+        hours_last_week=_hours(
+            store_feed(db, store, "hour", day - timedelta(days=7), day - timedelta(days=7))
+        ),
         days=days,
         period=total(f for f, _ in raw.values()),
         provisional_buckets=int(open_buckets),
@@ -203,5 +208,9 @@ def _span(first: date, last: date) -> list[date]:
 
 
 def _hours(rows: list[dict[str, Any]]) -> Series:
-    """Hourly visitors by local clock time (the label's HH:MM)."""
-    return Series([r["label"][11:16] for r in rows], [r["visitors"] for r in rows])
+    """Hourly visitors by local hour (the label's HH; a repeated hour when clocks go back)."""
+    x: list[str] = []
+    for r in rows:
+        hour = r["label"][11:13]
+        x.append(f"{hour} ({r['label'][16:]})" if hour in x else hour)
+    return Series(x, [r["visitors"] for r in rows])

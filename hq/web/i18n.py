@@ -8,9 +8,9 @@ dates and "5 minutes ago" follow the language's CLDR rules (12.345 / 12,345; 12,
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from babel.dates import format_date, format_timedelta
+from babel.dates import format_date, format_time, format_timedelta
 from babel.numbers import format_decimal, format_percent
 
 from hq.web.messages import CATALOG
@@ -19,6 +19,7 @@ LANGUAGES = ("nl", "en")
 DEFAULT = "nl"
 LANG_COOKIE = "lang"
 _LOCALES = {"nl": "nl_NL", "en": "en_GB"}
+_COLUMN = {"en": 0, "nl": 1}  # messages.CATALOG: (English, Dutch)
 DASH = "—"  # a figure that has no value (a ratio over zero, no answers yet)
 
 
@@ -49,7 +50,7 @@ class Texts:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
         self.language = language
         self.locale = _LOCALES[language]
-        self._index = LANGUAGES.index(language)
+        self._index = _COLUMN[language]
 
     def __call__(self, key: str, **values: object) -> str:
         """The text of `key` in this language, with `{name}` fields filled in."""
@@ -79,6 +80,10 @@ class Texts:
     def day(self, value: date, style: str = "EEE d MMM") -> str:
         """A date in this language: do 3 dec / Thu 3 Dec."""
         return format_date(value, style, locale=self.locale)
+
+    def clock(self, moment: datetime) -> str:
+        """A time of day with seconds (24-hour in both languages): 14:05:09."""
+        return format_time(moment, "HH:mm:ss", locale=self.locale)
 
     def ago(self, seconds: float | None) -> str:
         """How long ago: "5 minuten geleden" / "5 minutes ago"; a dash when never."""

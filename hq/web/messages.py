@@ -70,7 +70,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     # store page
     "store.title": ("Store {name}", "Winkel {name}"),
     "store.day": ("Today is {day} here", "Vandaag is het hier {day}"),
-    "store.not_found": ("No such store, or not yours to see.", "Deze winkel bestaat niet of is niet voor u."),
+    "store.not_found": (
+        "No such store, or not yours to see.",
+        "Deze winkel bestaat niet of is niet voor u.",
+    ),
     "section.today": ("Today", "Vandaag"),
     "section.status": ("Connection", "Verbinding"),
     "section.cc": ("Click & collect and kiosk", "Click & collect en kiosk"),
@@ -96,7 +99,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "chart.last_week": ("Same day last week", "Zelfde dag vorige week"),
     "chart.hourly": ("Visitors per hour", "Bezoekers per uur"),
     "chart.hour": ("Hour", "Uur"),
-    "chart.trend": ("Visitors and conversion, last 30 days", "Bezoekers en conversie, laatste 30 dagen"),
+    "chart.trend": (
+        "Visitors and conversion, last 30 days",
+        "Bezoekers en conversie, laatste 30 dagen",
+    ),
     # figures (docs/metrics.md)
     "fig.visitors": ("Visitors", "Bezoekers"),
     "fig.entries": ("Entries", "Binnengekomen"),
@@ -116,9 +122,18 @@ CATALOG: dict[str, tuple[str, str]] = {
     "fig.wait_median_s": ("Median wait at pick-up", "Mediane wachttijd bij ophalen"),
     "fig.counting_accuracy": ("Counting accuracy (in = out)", "Telnauwkeurigheid (in = uit)"),
     "fig.events": ("Events", "Gebeurtenissen"),
-    "fig.untrusted_clock_events": ("Events with an unsynchronised clock", "Gebeurtenissen met ongesynchroniseerde klok"),
-    "fig.untrusted_clock_share": ("Share with an unsynchronised clock", "Aandeel met ongesynchroniseerde klok"),
-    "fig.excluded_events": ("Events left out (impossible time)", "Weggelaten gebeurtenissen (onmogelijke tijd)"),
+    "fig.untrusted_clock_events": (
+        "Events with an unsynchronised clock",
+        "Gebeurtenissen met ongesynchroniseerde klok",
+    ),
+    "fig.untrusted_clock_share": (
+        "Share with an unsynchronised clock",
+        "Aandeel met ongesynchroniseerde klok",
+    ),
+    "fig.excluded_events": (
+        "Events left out (impossible time)",
+        "Weggelaten gebeurtenissen (onmogelijke tijd)",
+    ),
 }
 
 # Texts that are rightly the same in both languages.

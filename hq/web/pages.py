@@ -1,18 +1,153 @@
-"""The dashboard's pages (filled in by the dashboard work): `route_handlers()` is the hook
-`create_app` calls. Until then, `/` shows who is logged in and the logout button."""
+"""The dashboard's pages: stores overview, store page, chain page, language switch.
+
+Each page is server-rendered HTML and also JSON (`?format=json`, the same fields and
+charts, see `hq/web/views.py`), which the page's own script polls for its live
+refresh with the session cookie. Every page reads through the app's read-only
+database view and shows only the stores in the user's scope; a store page outside it
+is 403. plotly.js is served from the installed plotly package, never from elsewhere.
+"""
 
 from __future__ import annotations
 
-from litestar import Request, get
-from litestar.response import Template
+import importlib.resources
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, Response, get
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotFoundException
+from litestar.response import File, Redirect, Template
+
+from hq.status import store_statuses
+from hq.web.auth import require_store
+from hq.web.dashboard import chain_page, store_days, store_page
+from hq.web.i18n import LANG_COOKIE, LANGUAGES, Texts, negotiate
+from hq.web.login import safe_next
+from hq.web.views import View, chain_view, overview_view, store_view
+
+PLOTLY = "/vendor/plotly.min.js"
+YEAR_S = 365 * 24 * 3600
 
 
-@get("/", include_in_schema=False)
-async def index(request: Request) -> Template:
-    """The start page after login."""
-    return Template("index.html", context={"user": request.user})
+def texts(request: Request) -> Texts:
+    """The request's language: the switch's cookie, else Accept-Language, else Dutch."""
+    return Texts(
+        negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+    )
+
+
+def _cards(request: Request, now: datetime, only: set[str] | None = None):
+    web = request.app.state.web
+    scope = request.user.stores
+    stores = set(scope) if scope is not None else None
+    if only is not None:
+        stores = only if stores is None else stores & only
+    statuses = store_statuses(web.db, now, stores, expected=web.cfg.hq.stores)
+    return store_days(web.db, now, statuses, open_alerts(web.db, stores))
+
+
+def open_alerts(db: Any, stores: set[str] | None) -> list[Any]:
+    """The open alerts of `stores` (hq/alerts.py), for the pages."""
+    return []
+
+
+def _render(
+    request: Request, template: str, view: View, page: str, **context: Any
+) -> Template | Response:
+    tz = ZoneInfo(request.app.state.web.cfg.hq.timezone)
+    view.put("updated", view.t.clock(datetime.now(tz)))
+    if request.query_params.get("format") == "json":
+        return Response(view.as_json())
+    here = request.url.path
+    return Template(
+        template,
+        context={
+            "t": view.t,
+            "view": view,
+            "view_json": view.as_json(),
+            "layout": view.layout,
+            "page": page,
+            "here": here,
+            "refresh_url": f"{here}?format=json",
+            "refresh_s": request.app.state.web.cfg.web.dashboard_refresh_s,
+        }
+        | context,
+    )
+
+
+@get("/", include_in_schema=False, sync_to_thread=True)
+def overview(request: Request) -> Template | Response:
+    """Every store in the user's scope: status, today against last week, NPS, alerts."""
+    t = texts(request)
+    cards = _cards(request, datetime.now(UTC))
+    view = overview_view(t, cards)
+    offline = sum(1 for c in cards if not c.status.online)
+    return _render(request, "overview.html", view, "overview", title=t("overview.title"),
+                   cards=cards, offline=offline)  # fmt: skip
+
+
+@get("/stores/{store:str}", include_in_schema=False, sync_to_thread=True)
+def store(request: Request, store: str) -> Template | Response:
+    """One store: hourly and 30-day charts, click & collect, kiosk, data quality, devices."""
+    require_store(request.user, store)
+    t = texts(request)
+    cards = _cards(request, datetime.now(UTC), {store})
+    if not cards:
+        raise NotFoundException(f"no store {store!r} at head office")
+    page = store_page(request.app.state.web.db, cards[0])
+    return _render(request, "store.html", store_view(t, page), "store",
+                   title=t("store.title", name=cards[0].name), card=cards[0])  # fmt: skip
+
+
+@get("/chain", include_in_schema=False, sync_to_thread=True)
+def chain(request: Request) -> Template | Response:
+    """The roll-up of the user's stores, ranked by conversion and by change in visitors."""
+    t = texts(request)
+    now = datetime.now(UTC)
+    cards = _cards(request, now)
+    day = now.astimezone(ZoneInfo(request.app.state.web.cfg.hq.timezone)).date()
+    data = chain_page(request.app.state.web.db, day, cards)
+    return _render(request, "chain.html", chain_view(t, data), "chain",
+                   title=t("chain.title"), cards=cards, chain=data)  # fmt: skip
+
+
+@get("/lang/{code:str}", include_in_schema=False)
+async def switch_language(request: Request, code: str) -> Redirect:
+    """The language switch: remember the choice in a cookie and go back."""
+    if code not in LANGUAGES:
+        raise NotFoundException(f"no language {code!r}; choose one of {', '.join(LANGUAGES)}")
+    back = Redirect(safe_next(request.query_params.get("next")), status_code=303)
+    back.cookies.append(
+        Cookie(
+            key=LANG_COOKIE,
+            value=code,
+            path="/",
+            max_age=YEAR_S,
+            samesite="lax",
+            httponly=True,
+            secure=request.app.state.web.cfg.web.cookie_secure,
+        )
+    )
+    return back
+
+
+@cache
+def plotly_js() -> Path:
+    """plotly.min.js inside the installed plotly package (no CDN: intranets are offline)."""
+    path = importlib.resources.files("plotly") / "package_data" / "plotly.min.js"
+    return Path(str(path))
+
+
+@get(PLOTLY, include_in_schema=False)
+async def plotly(request: Request) -> File:
+    """The chart library, cached by the browser for a day."""
+    return File(plotly_js(), content_disposition_type="inline", media_type="text/javascript",
+                headers={"Cache-Control": "private, max-age=86400"})  # fmt: skip
 
 
 def route_handlers() -> list:
-    """The dashboard's route handlers."""
-    return [index]
+    """The dashboard's route handlers (`create_app` adds them)."""
+    return [overview, store, chain, switch_language, plotly]

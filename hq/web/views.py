@@ -144,7 +144,9 @@ def card_fields(view: View, card: StoreDay) -> None:
     )
     view.figure(f"{p}.conversion", "conversion", card.today["conversion"])
     view.figure(f"{p}.conversion_lw", "conversion", card.last_week["conversion"])
-    view.figure(f"{p}.identification_rate", "identification_rate", card.today["identification_rate"])
+    view.figure(
+        f"{p}.identification_rate", "identification_rate", card.today["identification_rate"]
+    )
     view.figure(f"{p}.nps", "nps", card.week["nps"])
 
 

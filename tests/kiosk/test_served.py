@@ -7,7 +7,6 @@ keeps a screenshot. Taps are clicks on the canvas, at the cell where a label is 
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 from edge.db import connect, open_store_db
 from edge.events import decode_data
 from kiosk.serve import LOOPBACK, kiosk_command
+from tests.browser import chromium, free_port
 from tests.edge.agent_support import write_store_config
 from tests.kiosk.conftest import fill
 from tests.support import ROOT
@@ -30,12 +30,6 @@ const b = t.buffer.active, out = [];
 for (let i = 0; i < t.rows; i++) { const l = b.getLine(i); out.push(l ? l.translateToString(true) : ""); }
 return out;
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -73,16 +67,7 @@ def served(tmp_path):
 
 @pytest.fixture
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "chromium and chromium-driver are missing (make test installs them)"
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
-        opts.add_argument(arg)
-    opts.binary_location = chromium
-    d = webdriver.Chrome(service=Service(driver), options=opts)
+    d = chromium()
     yield d
     d.quit()
 

@@ -1,0 +1,112 @@
+"""The dashboard's data and views over a head office filled by real ingest, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from edge.visits import format_ts
+from hq.db import Db
+from hq.feeds import chain_feed, store_feed
+from hq.imports.runner import FIELDS, kind_for, run_import
+from hq.rollup import Rollup
+from hq.status import store_statuses
+from hq.web.dashboard import chain_page, local_day, store_days, store_page
+from hq.web.i18n import Texts
+from hq.web.views import chain_view, overview_view, store_view
+from sync import wire
+from tests.hq.storelog import deliver
+from tests.hq.web.chain_day import ChainDay
+
+
+def fill(hq_store, tmp_path, now: datetime) -> Db:
+    """Imports, events and states as `hq run` would store them, then one rollup pass."""
+    day = ChainDay.build(now)
+    stores, receipts = day.write_imports(tmp_path)
+    for kind, path in (("stores", stores), ("transactions", receipts)):
+        summary = run_import(
+            path, kind_for(kind, hq_store, None, "EUR"), FIELDS[kind],
+            now=lambda: format_ts(now), on_reject=lambda line, reason: None,
+        )  # fmt: skip
+        assert summary.rejected == 0
+    for store, log in day.logs.items():
+        deliver(hq_store, store, log.payloads(), format_ts(now - timedelta(seconds=5)))
+    hq_store.record_state(
+        "s1", wire.StoreState(v=1, online=True, boot_id="boot-1", outbox=4), format_ts(now)
+    )
+    db = Db(hq_store)
+    Rollup(db, now=lambda: now.timestamp()).run_once()
+    return db
+
+
+def test_overview_store_and_chain_pages_show_the_feed(hq_store, tmp_path):
+    now = datetime.now(UTC).replace(microsecond=0)
+    db = fill(hq_store, tmp_path, now)
+    statuses = store_statuses(db, now)
+    cards = store_days(db, now, statuses)
+    assert [c.store for c in cards] == ["s1", "s2"]
+    today = local_day(now, "Europe/Amsterdam")
+    (feed_s1,) = store_feed(db, "s1", "day", today, today)
+    s1 = cards[0]
+    assert s1.today["visitors"] == feed_s1["visitors"] == 12
+    assert s1.today["conversion"] == feed_s1["conversion"] == 3 / 12
+    assert s1.last_week["visitors"] == 8 and s1.visitors_change == (12 - 8) / 8
+    assert s1.week["nps_responses"] == 3 and round(s1.week["nps"], 3) == round(100 * (2 - 1) / 3, 3)
+    assert s1.today["identification_rate"] == 2 / 12
+    assert s1.status.online and not cards[1].status.online
+    # The views: Dutch and English texts of the same numbers.
+    nl, en = overview_view(Texts("nl"), cards), overview_view(Texts("en"), cards)
+    assert nl.fields["s1.conversion"].text == "25,0%" and en.fields["s1.conversion"].text == "25.0%"
+    assert nl.fields["s1.visitors_change"].text == "+50,0%"
+    assert nl.fields["s1.online"].text == "online" and nl.fields["s2.online"].state == "bad"
+    assert nl.fields["s1.backlog"].value == 4
+    assert nl.layout == en.layout  # one structure, two languages
+    # Store page: hourly chart against last week, 30 days, kiosk, data quality, devices.
+    page = store_page(db, s1)
+    hours = store_feed(db, "s1", "hour", today, today)
+    assert page.hours_today.y == [h["visitors"] for h in hours] and sum(page.hours_today.y) == 12
+    assert sum(page.hours_last_week.y) == 8 and len(page.days) == 30
+    assert page.days[-1]["visitors"] == 12 and page.days[-8]["visitors"] == 8
+    assert page.period["visitors"] == 20 and page.period["kiosk_sessions"] == 3
+    assert page.provisional_buckets >= 1  # today is not over
+    view = store_view(Texts("en"), page)
+    assert view.fields["today.kiosk_sessions"].text == "3"
+    assert view.fields["today.counting_accuracy"].value == feed_s1["counting_accuracy"]
+    assert view.fields["device.dev"].text == "degraded"
+    trend = view.charts["trend"]["data"]
+    assert trend[0]["y"][-1] == 12 and trend[1]["y"][-1] == 0.25
+    # Chain page: the roll-up equals `hq feed --chain`, and the rankings.
+    chain = chain_page(db, today, cards)
+    (feed_chain,) = chain_feed(db, "day", today, today)
+    for name in ("visitors", "transactions", "conversion", "identification_rate"):
+        assert chain.today[name] == feed_chain[name]
+    assert chain.stores == feed_chain["stores"] == 2
+    assert [c.store for c in chain.by_conversion] == ["s1", "s2"]
+    assert [c.store for c in chain.by_change] == ["s1", "s2"]  # s2 had no visitors last week
+    cview = chain_view(Texts("nl"), chain)
+    assert cview.fields["chain.visitors"].text == "17"
+    assert cview.fields["conv.0.store"].text == "Amsterdam Centrum"
+    # A scope of one store: the roll-up is that store only.
+    mine = store_days(db, now, store_statuses(db, now, {"s2"}))
+    assert [c.store for c in mine] == ["s2"]
+    assert chain_page(db, today, mine).today["visitors"] == 5
+
+
+def test_no_stores_and_no_buckets_yet(hq_store):
+    db = Db(hq_store)
+    now = datetime.now(UTC)
+    assert store_days(db, now, []) == []
+    hq_store.record_state("s9", wire.StoreState(v=1, online=True, boot_id="b"), format_ts(now))
+    (card,) = store_days(db, now, store_statuses(db, now))
+    assert card.today["visitors"] == 0 and card.today["conversion"] is None
+    assert card.provisional and card.visitors_change is None
+    view = store_view(Texts("nl"), store_page(db, card))
+    assert view.fields["s9.conversion"].text == "—"
+    assert sum(view.charts["hourly"]["data"][1]["y"]) == 0
+
+
+def test_the_hour_clocks_go_back_is_shown_twice():
+    from hq.web.dashboard import _hours
+
+    labels = ["2026-10-25T01:00+02:00", "2026-10-25T02:00+02:00", "2026-10-25T02:00+01:00"]
+    series = _hours([{"label": label, "visitors": i} for i, label in enumerate(labels)])
+    assert series.x == ["01", "02", "02 (+01:00)"] and series.y == [0, 1, 2]
