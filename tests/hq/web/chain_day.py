@@ -16,7 +16,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge.visits import format_ts
-from tests.hq.storelog import StoreLog
+from hq.db import Db
+from hq.imports.runner import FIELDS, kind_for, run_import
+from hq.rollup import Rollup
+from sync import wire
+from tests.hq.storelog import StoreLog, deliver
 
 TZ = ZoneInfo("Europe/Amsterdam")
 REGISTRY = [
@@ -83,3 +87,23 @@ class ChainDay:
         stores.write_text("".join(json.dumps(r) + "\n" for r in REGISTRY))
         receipts.write_text("".join(json.dumps(r) + "\n" for r in self.receipts))
         return stores, receipts
+
+
+def fill(hq_store, tmp_path, now: datetime) -> Db:
+    """Imports, events and states as `hq run` would store them, then one rollup pass."""
+    day = ChainDay.build(now)
+    stores, receipts = day.write_imports(tmp_path)
+    for kind, path in (("stores", stores), ("transactions", receipts)):
+        summary = run_import(
+            path, kind_for(kind, hq_store, None, "EUR"), FIELDS[kind],
+            now=lambda: format_ts(now), on_reject=lambda line, reason: None,
+        )  # fmt: skip
+        assert summary.rejected == 0
+    for store, log in day.logs.items():
+        deliver(hq_store, store, log.payloads(), format_ts(now - timedelta(seconds=5)))
+    hq_store.record_state(
+        "s1", wire.StoreState(v=1, online=True, boot_id="boot-1", outbox=4), format_ts(now)
+    )
+    db = Db(hq_store)
+    Rollup(db, now=lambda: now.timestamp()).run_once()
+    return db

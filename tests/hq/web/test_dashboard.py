@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from edge.visits import format_ts
 from hq.db import Db
 from hq.feeds import chain_feed, store_feed
-from hq.imports.runner import FIELDS, kind_for, run_import
-from hq.rollup import Rollup
 from hq.status import store_statuses
 from hq.web.dashboard import chain_page, local_day, store_days, store_page
 from hq.web.i18n import Texts
 from hq.web.views import chain_view, overview_view, store_view
 from sync import wire
-from tests.hq.storelog import deliver
-from tests.hq.web.chain_day import ChainDay
-
-
-def fill(hq_store, tmp_path, now: datetime) -> Db:
-    """Imports, events and states as `hq run` would store them, then one rollup pass."""
-    day = ChainDay.build(now)
-    stores, receipts = day.write_imports(tmp_path)
-    for kind, path in (("stores", stores), ("transactions", receipts)):
-        summary = run_import(
-            path, kind_for(kind, hq_store, None, "EUR"), FIELDS[kind],
-            now=lambda: format_ts(now), on_reject=lambda line, reason: None,
-        )  # fmt: skip
-        assert summary.rejected == 0
-    for store, log in day.logs.items():
-        deliver(hq_store, store, log.payloads(), format_ts(now - timedelta(seconds=5)))
-    hq_store.record_state(
-        "s1", wire.StoreState(v=1, online=True, boot_id="boot-1", outbox=4), format_ts(now)
-    )
-    db = Db(hq_store)
-    Rollup(db, now=lambda: now.timestamp()).run_once()
-    return db
+from tests.hq.web.chain_day import fill
 
 
 def test_overview_store_and_chain_pages_show_the_feed(hq_store, tmp_path):
