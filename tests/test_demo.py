@@ -1,10 +1,20 @@
-"""`touchpoint demo --headless`: the chain runs end to end and every count agrees exactly."""
+"""`touchpoint demo`: the chain runs end to end and every count agrees exactly (`--headless`);
+without `--headless` it ends by serving the dashboard on its head office until Ctrl-C."""
 
 from __future__ import annotations
 
 import json
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
 
-from tests.support import touchpoint
+from tests.browser import free_port
+from tests.support import touchpoint, touchpoint_process
 
 
 def test_demo_headless_prints_an_exact_summary(tmp_path):
@@ -37,3 +47,41 @@ def test_demo_headless_prints_an_exact_summary(tmp_path):
         assert feed["identified_visits"] > 0 and feed["matched_visits"] > 0
     assert summary["imports"]["profiles"]["rejected"] == 0
     assert summary["imports"]["transactions"]["imported"] > 0
+
+
+def test_demo_ends_by_serving_the_dashboard_until_ctrl_c(tmp_path):
+    port = free_port()
+    demo = touchpoint_process(
+        "demo", "--stores", "1", "--minutes", "5", "--speed", "600", "--port", str(port),
+        "--workdir", str(tmp_path), stdout=subprocess.PIPE, text=True,
+        env={"PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        lines: list[str] = []
+        threading.Thread(target=lambda: lines.extend(demo.stdout), daemon=True).start()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and "password" not in "".join(lines):
+            time.sleep(0.1)
+        text = "".join(lines)
+        assert f"http://127.0.0.1:{port}/" in text, text
+        reported = int(re.search(r"demo-001 today \(feed revision \d+\): visitors (\d+)", text)[1])
+        password = re.search(r"password '([^']+)'", text)[1]
+        # Log in as a browser would (CSRF token from the form) and read the overview's data.
+        base = f"http://127.0.0.1:{port}"
+        while time.monotonic() < deadline:  # the URL is printed just before uvicorn listens
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        form = web.open(f"{base}/login", timeout=10).read().decode()
+        token = re.search(r'name="_csrf_token" value="([^"]+)"', form)[1]
+        fields = {"username": "demo", "password": password, "_csrf_token": token}
+        web.open(f"{base}/login", urllib.parse.urlencode(fields).encode(), timeout=10)
+        view = json.loads(web.open(f"{base}/?format=json", timeout=10).read())
+        assert view["fields"]["demo-001.visitors"][1] >= reported > 0
+        assert view["fields"]["demo-001.online"][0] in ("online", "offline")
+    finally:
+        demo.send_signal(signal.SIGINT)  # Ctrl-C
+        assert demo.wait(60) == 0

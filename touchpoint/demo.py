@@ -14,6 +14,7 @@ import json
 import math
 import random
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from hq.sqlite_store import SqliteHqStore
 from sync.mosquitto import MosquittoProcess
 from sync.uplink import uplink_factory
 from touchpoint import demo_hq as dh
+from touchpoint.demo_web import serve_dashboard
 
 STORE_TEMPLATE = """
 [store]
@@ -262,6 +264,7 @@ def run_demo(
     workdir: Path | None = None,
     seed: int = 7,
     echo=print,
+    serve_port: int | None = None,
 ) -> dict:
     """Run the chain demo; returns (and in headless mode prints) the final summary."""
     root = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="touchpoint-demo-"))
@@ -321,12 +324,22 @@ def run_demo(
             {"transactions": dh.write_jsonl(root / "transactions.jsonl", receipts)},
         )
         _wait_for_feeds(feeds)
+        if serve_port is not None and not headless:
+            # Checked and reported now, while the chain still runs for the dashboard.
+            summary = _report(sims, hq_db, known, buyers, imported, root, minutes, headless, echo)
+            _serve_live(sims, speed, hq_db, {"k1": chain_key}, serve_port, echo)
+            return summary
     finally:
         for sim in sims:
             sim.stop()
         feeds.stop()
         ingester.stop()
         broker.stop()
+    return _report(sims, hq_db, known, buyers, imported, root, minutes, headless, echo)
+
+
+def _report(sims, hq_db, known, buyers, imported, root, minutes, headless, echo) -> dict:
+    """Every store's counts and feed against the simulation's truth, printed."""
     feed = {
         sim.store: (dh.feed_totals(hq_db, sim.store, ZoneInfo(sim.cfg.store.timezone)),
                     dh.truth(sim, known, buyers))
@@ -345,12 +358,13 @@ def _wait_for_feeds(feeds: FeedWorker, timeout: float = 30.0) -> None:
     feeds.idle.wait(max(0.0, deadline - time.monotonic()))
 
 
-def _simulate(sims, minutes, speed, headless, hq_db, echo) -> None:
-    sim_start = 11 * 3600.0  # the demo day starts at 11:00, before the lunch peak
+def _simulate(sims, minutes, speed, headless, hq_db, echo, start=11 * 3600.0, stop=None) -> float:
+    """Trade for `minutes` simulated minutes from `start` (or until `stop` is set); the end."""
+    sim_start = start  # the demo day starts at 11:00, before the lunch peak
     sim_now = sim_start
     tick = 0.05
     last_print = 0.0
-    while sim_now - sim_start < minutes * 60:
+    while sim_now - sim_start < minutes * 60 and not (stop and stop.is_set()):
         wall = time.time()
         for sim in sims:
             sim.step(sim_now, tick * speed / 60, wall)
@@ -371,6 +385,34 @@ def _simulate(sims, minutes, speed, headless, hq_db, echo) -> None:
                     f" | sensors in {st['sensor_in']:>4} out {st['sensor_out']:>4}"
                 )
         time.sleep(tick)
+    return sim_now
+
+
+def _keep_trading(sims, speed, hq_db, keys, stop: threading.Event) -> None:
+    """While the dashboard is served: trade on, importing the tills' new receipts every 20 s."""
+    sim_now, done = 11 * 3600.0 + 30 * 60, {s.store: len(s.receipts) for s in sims}
+    while not stop.is_set():
+        sim_now = _simulate(sims, 20 * speed / 60, speed, True, hq_db, print, sim_now, stop)
+        new = [r for s in sims for r in s.receipts[done[s.store] :]]
+        done = {s.store: len(s.receipts) for s in sims}
+        if new:
+            dh.import_files(
+                hq_db, keys, {"transactions": dh.write_jsonl(hq_db.parent / "live.jsonl", new)}
+            )
+
+
+def _serve_live(sims, speed, hq_db, keys, port, echo) -> None:
+    """Serve the dashboard until Ctrl-C while the stores keep trading."""
+    stop = threading.Event()
+    trading = threading.Thread(
+        target=_keep_trading, args=(sims, speed, hq_db, keys, stop), name="demo-trading"
+    )
+    trading.start()
+    try:
+        serve_dashboard(hq_db.parent, hq_db, port, echo)
+    finally:
+        stop.set()
+        trading.join(30)
 
 
 def _summarise(sims, hq, feed, imported, root, minutes, headless, echo) -> dict:
@@ -451,15 +493,22 @@ def _summarise(sims, hq, feed, imported, root, minutes, headless, echo) -> dict:
 )
 @click.option("--headless", is_flag=True, help="No live view: print one JSON summary at the end.")
 @click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Serve the dashboard here at the end (a free port if taken); not with --headless.",
+)
+@click.option(
     "--workdir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help="Keep configs and databases here (default: a new temp dir).",
 )
 def demo_command(
-    stores: int, minutes: float, speed: float, headless: bool, workdir: Path | None
+    stores: int, minutes: float, speed: float, headless: bool, port: int, workdir: Path | None
 ) -> None:
-    """The main job on embedded defaults: emulated devices → store agents → MQTT → head office."""
+    """The main job on embedded defaults: emulated devices → store agents → MQTT → head office → dashboard."""
     summary = run_demo(
         stores=stores,
         minutes=minutes,
@@ -467,5 +516,6 @@ def demo_command(
         headless=headless,
         workdir=workdir,
         echo=click.echo,
+        serve_port=None if headless else port,
     )
     raise SystemExit(0 if summary["exact"] else 1)

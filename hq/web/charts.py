@@ -24,6 +24,7 @@ def _layout(t: Texts, title: str, **extra: Any) -> dict[str, Any]:
         "margin": {"l": 56, "r": 56, "t": 72, "b": 48},
         "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
         "hovermode": "x unified",
+        "showlegend": True,
         "height": 320,
     } | extra
 
