@@ -20,8 +20,8 @@ def at(seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def register(hq, *stores: str) -> None:
-    """Registry rows for `stores` (Amsterdam, open 09-18 every day, door main)."""
+def register(hq, *stores: str, doors: str = "main") -> None:
+    """Registry rows for `stores` (Amsterdam, open 09-18 every day, `doors`)."""
     rows = [
         parse_store(
             {
@@ -29,7 +29,7 @@ def register(hq, *stores: str) -> None:
                 "name": f"Store {s}",
                 "timezone": "Europe/Amsterdam",
                 "hours": "mon-sun 09:00-18:00",
-                "doors": "main",
+                "doors": doors,
             },
             i,
         )
