@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from hq.alert_rules import AlertRules
+from hq.alert_step import AlertStep
 from hq.alerts import alert_history, evaluate, open_alerts
 from hq.db import Db
 from hq.rollup import Rollup
+from sync import wire
 from tests.hq.storelog import StoreLog, deliver
 from tests.hq.test_status import T0, at, register, state
 
@@ -175,3 +177,28 @@ def test_dead_letters_in_the_last_hour(hq_store):
     assert evaluate(db, T0 + timedelta(minutes=71)).cleared == 1
     assert open_alerts(db) == []
     assert len(alert_history(db)) == 2
+
+
+def test_the_alert_step_publishes_each_change_once_and_retries_what_the_broker_refused(hq_store):
+    db = Db(hq_store)
+    sent: list[tuple[str, list, bool]] = []
+    broker_up = {"ok": False}
+
+    def publish(topic: str, payload: bytes, retain: bool) -> bool:
+        if broker_up["ok"]:
+            sent.append((topic, wire.decode_alerts(payload).alerts, retain))
+        return broker_up["ok"]
+
+    ticks = iter([0.0, 5.0, 20.0, 40.0])  # the monotonic clock at each run
+    step = AlertStep(interval_s=15, clock=lambda: next(ticks))
+    hq_store.dead_letter("touchpoint/v1/s2/up/events", "s2", "batch: bad", b"{", at(0))
+    now = T0.timestamp() + 60
+    assert step.run(db, publish, now) == 0  # raised, but the broker is away: kept queued
+    broker_up["ok"] = True
+    assert step.run(db, publish, now) == 1  # not due to evaluate again; the queue goes out
+    assert [(t, [a.kind for a in alerts], r) for t, alerts, r in sent] == [
+        ("touchpoint/v1/s2/alerts", ["dead_letters"], True)
+    ]
+    assert step.run(db, publish, now) == 0  # evaluated, nothing changed: nothing sent
+    assert step.run(db, publish, now + 3600) == 1  # cleared
+    assert sent[-1][1] == [] and step.evaluations == 3
