@@ -99,6 +99,7 @@ def test_status_of_registered_sending_expected_and_silent_stores(hq_store):
     s1 = store_statuses(db, now, {"s1"})[0]
     assert (s1.acked_through, s1.gaps, s1.missing, s1.gap_since) == (11, 0, 0, None)
     assert [s.store for s in store_statuses(db, now, {"s2", "s9"})] == ["s2"]
+    assert store_statuses(db, now, set(), expected=["s4"]) == []  # a user without stores
 
 
 def test_status_reads_device_health_recorded_before_the_migration(hq_store):
