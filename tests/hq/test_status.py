@@ -89,6 +89,14 @@ def test_status_of_registered_sending_expected_and_silent_stores(hq_store):
     assert (s4.expected, s4.online, s4.last_seen, s4.reported_online) == (True, False, None, None)
     assert got["s3"].registered and not got["s3"].online
 
+    # A retained state handed over when head office (re)subscribes is not news from the
+    # store: what it says is kept, but not as a sign of life.
+    assert hq_store.record_state("s2", state(False, boot="boot-1"), None)
+    assert hq_store.record_state("s5", state(True), None)
+    got = {s.store: s for s in store_statuses(db, now)}
+    assert (got["s2"].last_seen, got["s2"].reported_online) == (at(20), False)
+    assert (got["s5"].last_seen, got["s5"].online, got["s5"].reported_online) == (None, False, True)
+
     # Silence past the timeout makes a store offline although its last state said online.
     later = {s.store: s for s in store_statuses(db, T0 + timedelta(seconds=200))}
     assert later["s1"].online is False and later["s1"].reported_online is True
