@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
 from edge.config import ID_PATTERN
 from hq.feeds import chain_feed, store_feed
@@ -27,19 +27,19 @@ from hq.web.representation import feed_response, wants_csv
 EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
 MAX_DAYS = {"hour": 92, "day": 1100}
 
-Period = Annotated[
-    Literal["hour", "day"], Parameter(description="hourly or daily buckets", default="day")
-]
+Period = Annotated[Literal["hour", "day"], QueryParameter(description="hourly or daily buckets")]
 From = Annotated[
     date | None,
-    Parameter(query="from", description="first local day, YYYY-MM-DD (default: today)"),
+    QueryParameter(name="from", description="first local day, YYYY-MM-DD (default: today)"),
 ]
-To = Annotated[date | None, Parameter(description="last local day (default: `from`)")]
+To = Annotated[date | None, QueryParameter(description="last local day (default: `from`)")]
 Format = Annotated[
     Literal["json", "csv"] | None,
-    Parameter(description="json or csv; without it, the Accept header decides (json by default)"),
+    QueryParameter(
+        description="json or csv; without it, the Accept header decides (json by default)"
+    ),
 ]
-StoreId = Annotated[str, Parameter(description="store id", pattern=ID_PATTERN)]
+StoreId = Annotated[str, PathParameter(description="store id", pattern=ID_PATTERN)]
 
 _ERRORS = {
     304: ResponseSpec(None, description="Not Modified: the If-None-Match ETag is current"),
