@@ -50,11 +50,17 @@ def bucket_row(
     } | derive(period, figures)
 
 
-def store_feed(db: Db, store: str, period: str, first: date, last: date) -> list[dict[str, Any]]:
-    """A store's buckets for local days first..last (inclusive), in time order."""
+def _utc_range(db: Db, store: str, first: date, last: date) -> tuple[str, str]:
+    """The UTC start bounds [lo, hi) of a store's local days first..last."""
     tz = store_info(db, store).tz
     lo = day_bounds(first, tz)[0].strftime("%Y-%m-%dT%H:%MZ")
     hi = day_bounds(last, tz)[1].strftime("%Y-%m-%dT%H:%MZ")
+    return lo, hi
+
+
+def store_feed(db: Db, store: str, period: str, first: date, last: date) -> list[dict[str, Any]]:
+    """A store's buckets for local days first..last (inclusive), in time order."""
+    lo, hi = _utc_range(db, store, first, last)
     rows = db.q(
         "SELECT start, label, day, figures, provisional, revision FROM hq_feed"
         " WHERE store = ? AND period = ? AND start >= ? AND start < ? ORDER BY start",
@@ -100,6 +106,25 @@ def chain_feed(db: Db, period: str, first: date, last: date) -> list[dict[str, A
 
 
 _decode = msgspec.json.Decoder(dict).decode
+
+
+def feed_versions(
+    db: Db, store: str | None, period: str, first: date, last: date
+) -> list[tuple[str, str, int]]:
+    """(store, start, revision) of the buckets `store_feed` (or, for store None,
+    `chain_feed`) reads: what a feed's content depends on, cheap to read (an ETag)."""
+    if store is None:
+        return db.q(
+            "SELECT store, start, revision FROM hq_feed WHERE period = ? AND day >= ?"
+            " AND day <= ? ORDER BY store, start",
+            (period, first.isoformat(), last.isoformat()),
+        )
+    lo, hi = _utc_range(db, store, first, last)
+    return db.q(
+        "SELECT store, start, revision FROM hq_feed"
+        " WHERE store = ? AND period = ? AND start >= ? AND start < ? ORDER BY start",
+        (store, period, lo, hi),
+    )
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> str:

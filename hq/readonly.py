@@ -80,7 +80,8 @@ class ReadOnlyStore:
         """Rows of one read statement (StoreUnavailable when the database cannot answer)."""
         with self._connection() as conn:
             try:
-                return conn.execute(sql, tuple(params)).fetchall()
+                cur = conn.execute(sql, tuple(params))
+                return cur.fetchall() if cur.description is not None else []
             except sqlite3.OperationalError as exc:
                 raise StoreUnavailable(f"SQLite: {exc}") from exc
 

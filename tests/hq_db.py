@@ -74,12 +74,17 @@ def hq_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HqTarg
         target.close_all()
         return
     admin_dsn = request.getfixturevalue("pg_server")
+    yield from pg_target(admin_dsn, tmp_path)
+
+
+def pg_target(admin_dsn: str, directory: Path) -> Iterator[HqTarget]:
+    """A new PostgreSQL database on the server, its DSN file in `directory`; dropped after."""
     name = f"hq_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=10) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    (tmp_path / "pg.dsn").write_text(make_conninfo(admin_dsn, dbname=name) + "\n")
+    (directory / "pg.dsn").write_text(make_conninfo(admin_dsn, dbname=name) + "\n")
     db = HqDatabaseSection(backend="postgresql", dsn_file="pg.dsn")
-    target = HqTarget("postgresql", db, secrets)
+    target = HqTarget("postgresql", db, SecretResolver(directory))
     yield target
     target.close_all()
     # A throwaway cluster is deleted whole at the end; a given server is cleaned per test

@@ -15,31 +15,37 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
 from edge.config import ID_PATTERN
-from hq.feeds import chain_feed, store_feed
+from hq import feeds
 from hq.status import StoreStatus, store_statuses, utc_now
 from hq.web.auth import require_chain, require_store
 from hq.web.representation import feed_response, wants_csv
 
 # Far enough for any real feed, near enough that local-day arithmetic never overflows.
 EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
-MAX_DAYS = {"hour": 92, "day": 1100}
+# A bound on one request's work: the chain's hours add up every store's.
+MAX_DAYS = {
+    ("store", "hour"): 92,
+    ("store", "day"): 1100,
+    ("chain", "hour"): 7,
+    ("chain", "day"): 366,
+}
 
-Period = Annotated[
-    Literal["hour", "day"], Parameter(description="hourly or daily buckets", default="day")
-]
+Period = Annotated[Literal["hour", "day"], QueryParameter(description="hourly or daily buckets")]
 From = Annotated[
     date | None,
-    Parameter(query="from", description="first local day, YYYY-MM-DD (default: today)"),
+    QueryParameter(name="from", description="first local day, YYYY-MM-DD (default: today)"),
 ]
-To = Annotated[date | None, Parameter(description="last local day (default: `from`)")]
+To = Annotated[date | None, QueryParameter(description="last local day (default: `from`)")]
 Format = Annotated[
     Literal["json", "csv"] | None,
-    Parameter(description="json or csv; without it, the Accept header decides (json by default)"),
+    QueryParameter(
+        description="json or csv; without it, the Accept header decides (json by default)"
+    ),
 ]
-StoreId = Annotated[str, Parameter(description="store id", pattern=ID_PATTERN)]
+StoreId = Annotated[str, PathParameter(description="store id", pattern=ID_PATTERN)]
 
 _ERRORS = {
     304: ResponseSpec(None, description="Not Modified: the If-None-Match ETag is current"),
@@ -49,7 +55,7 @@ _ERRORS = {
 }
 
 
-def _days(request: Request, first: date | None, last: date | None, period: str):
+def _days(request: Request, first: date | None, last: date | None, period: str, of: str):
     tz = ZoneInfo(request.app.state.web.cfg.hq.timezone)
     lo = first or datetime.now(tz).date()
     hi = last or lo
@@ -58,9 +64,9 @@ def _days(request: Request, first: date | None, last: date | None, period: str):
             raise ValidationException(f"dates must lie between {EARLIEST} and {LATEST}")
     if hi < lo:
         raise ValidationException("`to` is before `from`")
-    if (hi - lo).days + 1 > MAX_DAYS[period]:
+    if (hi - lo).days + 1 > MAX_DAYS[of, period]:
         raise ValidationException(
-            f"at most {MAX_DAYS[period]} days of {period} buckets at once; ask in parts"
+            f"at most {MAX_DAYS[of, period]} days of {period} buckets at once; ask in parts"
         )
     return lo, hi
 
@@ -106,12 +112,17 @@ class ApiV1(Controller):
     ) -> Response[list[dict[str, Any]]]:
         """A store's buckets for local days `from`..`to`: JSON rows or CSV, with an ETag."""
         require_store(request.user, store)
-        lo, hi = _days(request, first, to, period)
+        lo, hi = _days(request, first, to, period, "store")
         db = request.app.state.web.db
         if not _known(db, store):
             raise NotFoundException(f"no store {store!r} at head office")
         return feed_response(
-            request, store_feed(db, store, period, lo, hi), wants_csv(request, format)
+            request,
+            ("store", store, period, lo, hi),
+            period,
+            feeds.feed_versions(db, store, period, lo, hi),
+            lambda: feeds.store_feed(db, store, period, lo, hi),
+            wants_csv(request, format),
         )
 
     @get("/chain/feed", sync_to_thread=True, responses=_ERRORS)
@@ -125,6 +136,13 @@ class ApiV1(Controller):
     ) -> Response[list[dict[str, Any]]]:
         """The chain roll-up over every store (403 for callers limited to some stores)."""
         require_chain(request.user)
-        lo, hi = _days(request, first, to, period)
-        rows = chain_feed(request.app.state.web.db, period, lo, hi)
-        return feed_response(request, rows, wants_csv(request, format))
+        lo, hi = _days(request, first, to, period, "chain")
+        db = request.app.state.web.db
+        return feed_response(
+            request,
+            ("chain", period, lo, hi),
+            period,
+            feeds.feed_versions(db, None, period, lo, hi),
+            lambda: feeds.chain_feed(db, period, lo, hi),
+            wants_csv(request, format),
+        )

@@ -18,12 +18,12 @@ from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -35,6 +35,7 @@ from hq.web import api, login, pages
 from hq.web.accounts import Accounts
 from hq.web.auth import PUBLIC_PATHS, AuthMiddleware, LoginLimiter, Sessions
 from hq.web.headers import security_headers
+from hq.web.representation import BodyCache
 
 log = logging.getLogger("hq.web")
 HERE = Path(__file__).parent
@@ -49,6 +50,7 @@ class WebState:
     accounts: Accounts
     sessions: Sessions
     limiter: LoginLimiter
+    cache: BodyCache
 
 
 def resolve(path: str, base_dir: Path) -> Path:
@@ -121,6 +123,7 @@ def create_app(
         accounts=Accounts(resolve(w.users_file, base_dir), resolve(w.tokens_file, base_dir)),
         sessions=Sessions(w.session_minutes * 60.0),
         limiter=LoginLimiter(w.login_attempts, w.login_window_s),
+        cache=BodyCache(),
     )
     static = HERE / "static"
     handlers = [

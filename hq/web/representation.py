@@ -1,16 +1,25 @@
-"""A feed as an HTTP response: JSON or CSV, with a strong ETag and `304 Not Modified`.
+"""A feed as an HTTP response: JSON or CSV, with a strong ETag, `304 Not Modified`, and a
+small cache of encoded bodies.
 
 The rows are `hq/feeds.py`'s, unchanged, so the API, `touchpoint hq feed` and the MQTT
-feed topics agree field for field. The ETag is a hash of what identifies the rows'
-content: each bucket's (store, period, start, revision) and the representation (JSON
-or CSV). A bucket's revision goes up whenever any of its figures changes, and a bucket
-that disappears or appears changes the set, so an unchanged ETag means unchanged data.
+feed topics agree field for field. The ETag is a hash of what the rows' content
+depends on: each bucket's (store, start, revision) (`feeds.feed_versions`, a cheap
+read of three columns), the period and the representation. A bucket's revision goes
+up whenever any of its figures changes, and a bucket that appears or disappears
+changes the set, so an unchanged ETag means unchanged data.
+
+The versions are read *before* the rows, so a body is never older than its ETag (at
+worst newer, and then the next request simply gets it again). A client polling with
+`If-None-Match` costs only that small read; a body already encoded for the same ETag
+is served from the cache without reading and deriving the rows again.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -29,15 +38,15 @@ def wants_csv(request: Request, fmt: str | None) -> bool:
     """`?format=` decides; without it, an Accept header preferring text/csv."""
     if fmt is not None:
         return fmt == "csv"
-    accept = request.headers.get("accept", "")
-    return request.accept.best_match([JSON, CSV], default=JSON) == CSV if accept else False
+    if not request.headers.get("accept"):
+        return False
+    return request.accept.best_match([JSON, CSV], default=JSON) == CSV
 
 
-def etag(rows: Sequence[dict[str, Any]], media_type: str) -> str:
-    """The strong ETag of a feed's rows in one representation."""
-    h = hashlib.sha256(media_type.encode())
-    for r in rows:
-        h.update(f"\n{r['store']}|{r['period']}|{r['start']}|{r['revision']}".encode())
+def etag(versions: Sequence[Sequence[Any]], period: str, media_type: str) -> str:
+    """The strong ETag of a feed: its buckets' (store, start, revision), period, media type."""
+    h = hashlib.sha256(f"{media_type}|{period}".encode())
+    h.update("".join(f"\n{s}|{t}|{r}" for s, t, r in versions).encode())
     return f'"{h.hexdigest()[:32]}"'
 
 
@@ -50,14 +59,61 @@ def matches(if_none_match: str | None, tag: str) -> bool:
     return any(t.strip().removeprefix("W/") == tag for t in if_none_match.split(","))
 
 
-def feed_response(request: Request, rows: list[dict[str, Any]], csv: bool) -> Response:
-    """200 with the rows as JSON or CSV and their ETag, or 304 when the client has them."""
+class BodyCache:
+    """Encoded feed bodies by (request key, ETag), least recently used first out."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, tuple[str, bytes]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, tag: str) -> bytes | None:
+        """The body cached for `key` if it was encoded for this ETag."""
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or item[0] != tag:
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: tuple, tag: str, body: bytes) -> None:
+        """Keep a body, dropping the least recently used past max_bytes."""
+        if len(body) > self.max_bytes // 4:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[1])
+            self._items[key] = (tag, body)
+            self._bytes += len(body)
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= len(dropped)
+
+
+def feed_response(
+    request: Request,
+    key: tuple,
+    period: str,
+    versions: Sequence[Sequence[Any]],
+    rows: Callable[[], list[dict[str, Any]]],
+    csv: bool,
+) -> Response:
+    """200 with the rows as JSON or CSV and their ETag, or 304 when the client has them.
+
+    `versions` must have been read before `rows()` runs (see the module docstring).
+    """
     media_type = CSV if csv else JSON
-    tag = etag(rows, media_type)
+    tag = etag(versions, period, media_type)
     headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL, "Vary": VARY}
     if matches(request.headers.get("if-none-match"), tag):
         return Response(content=b"", status_code=304, headers=headers)
-    if csv:
-        body = to_csv(rows).encode()
-        return Response(body, media_type=CSV, headers=headers)
-    return Response(msgspec.json.encode(rows), media_type=JSON, headers=headers)
+    cache: BodyCache = request.app.state.web.cache
+    key = (*key, media_type)
+    body = cache.get(key, tag)
+    if body is None:
+        data = rows()
+        body = to_csv(data).encode() if csv else msgspec.json.encode(data)
+        cache.put(key, tag, body)
+    return Response(body, media_type=media_type, headers=headers)

@@ -136,3 +136,21 @@ def test_kiosk_browser_unit_shows_the_served_kiosk_on_loopback():
     assert "chromium --kiosk" in start and "http://127.0.0.1:8081/" in start
     web = (ROOT / "systemd/touchpoint-kiosk-web.service").read_text()
     assert "--serve 8081" in web
+
+
+def test_hq_web_unit_hardening():
+    lines = (ROOT / "systemd/touchpoint-hq-web.service").read_text().splitlines()
+    for line in (
+        "Type=notify",
+        "Restart=on-failure",
+        "User=touchpoint-hq",
+        "ProtectSystem=strict",
+        "ReadOnlyPaths=/var/lib/touchpoint",
+        "NoNewPrivileges=true",
+        "CapabilityBoundingSet=",
+        "ExecStartPre=/opt/touchpoint/.venv/bin/touchpoint config check /etc/touchpoint/hq.toml",
+        "ExecStart=/opt/touchpoint/.venv/bin/touchpoint hq serve -c /etc/touchpoint/hq.toml",
+    ):
+        assert line in lines, line
+    assert any(line.startswith("WatchdogSec=") for line in lines)
+    assert not any(line.startswith("ReadWritePaths=") for line in lines)

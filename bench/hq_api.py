@@ -1,0 +1,222 @@
+"""The feed API under load: `touchpoint hq serve` (uvicorn) over a chain-sized head office,
+32 concurrent clients on loopback. On SQLite and PostgreSQL.
+
+    .venv/bin/python bench/hq_api.py [--stores 1000] [--days 365] [--clients 32]
+                                     [--seconds 20] [--no-pg] [--no-sqlite]
+
+`hq_feed` is filled with `--stores` × `--days` of hourly and daily buckets by
+bench/hq_feed.py's filler, a token is made with the real account code, and the real
+`touchpoint hq serve` is started as its own process. Clients (asyncio + httpx in this
+process, so on the same 2 cores as the server) then ask for store-months of hourly
+buckets (`/api/v1/stores/{s}/feed?period=hour&from=…&to=…`, about 744 rows, 600 KB of
+JSON):
+
+1. cold: a random store and month each time (12,000 different feeds, so almost every
+   request reads, derives and encodes its rows), each client asking again as soon as
+   it has its answer: throughput, p50, p95. Target: p95 ≤ 50 ms.
+2. revalidation: what a BI tool polling every few minutes does, `If-None-Match` with
+   the ETag it has: 304s.
+3. paced: the same cold requests, but the clients together offer half the throughput
+   measured in 1 (each waits between requests), so requests do not queue behind each
+   other: the latency a request sees when the server is not saturated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+from hq_feed import FIRST_DAY, fill, p  # noqa: E402
+
+from hq.db import Db  # noqa: E402
+from hq.pg_store import PgHqStore  # noqa: E402
+from hq.sqlite_store import SqliteHqStore  # noqa: E402
+from hq.web.accounts import add_token  # noqa: E402
+from sync.mosquitto import free_port  # noqa: E402
+
+CONFIG = """
+[hq]
+timezone = "Europe/Amsterdam"
+[database]
+backend = "{backend}"
+path = "{path}"
+dsn_file = "{dsn_file}"
+[identity]
+active_key = "k1"
+[[identity.keys]]
+id = "k1"
+file = "chain-key"
+[web]
+port = {port}
+users_file = "users.json"
+tokens_file = "tokens.json"
+cookie_secure = false
+"""
+
+
+def month_url(rng: random.Random, stores: int, days: int) -> str:
+    """A random store-month of hourly buckets."""
+    store = f"s{rng.randrange(stores):04d}"
+    first = FIRST_DAY + timedelta(days=31 * rng.randrange(max(1, days // 31)))
+    last = first + timedelta(days=30)
+    return f"/api/v1/stores/{store}/feed?period=hour&from={first}&to={last}"
+
+
+async def load(
+    url: str,
+    token: str,
+    clients: int,
+    seconds: float,
+    pick,
+    *,
+    think_s: float = 0.0,
+    etags: dict[str, str] | None = None,
+) -> dict:
+    """`clients` closed loops for `seconds`; latencies and status counts."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as c:
+        deadline = time.perf_counter() + seconds
+
+        async def client(i: int) -> None:
+            rng = random.Random(i)
+            await asyncio.sleep(rng.random() * think_s)  # do not start in step
+            while time.perf_counter() < deadline:
+                path = pick(rng)
+                extra = {"If-None-Match": etags[path]} if etags else {}
+                t = time.perf_counter()
+                r = await c.get(path, headers=extra)
+                latencies.append(time.perf_counter() - t)
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                if think_s:
+                    await asyncio.sleep(think_s * (0.5 + rng.random()))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client(i) for i in range(clients)))
+        took = time.perf_counter() - started
+    return {
+        "requests": len(latencies),
+        "per_s": round(len(latencies) / took, 1),
+        "p50_ms": round(1000 * p(latencies, 0.5), 1),
+        "p95_ms": round(1000 * p(latencies, 0.95), 1),
+        "p99_ms": round(1000 * p(latencies, 0.99), 1),
+        "statuses": statuses,
+    }
+
+
+def serve(
+    tmp: Path, backend: str, db_path: str, dsn_file: str
+) -> tuple[str, str, subprocess.Popen]:
+    """Start `touchpoint hq serve` on a free port; its URL, a token, the process."""
+    port = free_port()
+    (tmp / "chain-key").write_bytes(b"bench-chain-key-0123456789")
+    config = tmp / "hq.toml"
+    config.write_text(CONFIG.format(backend=backend, path=db_path, dsn_file=dsn_file, port=port))
+    token = add_token(tmp / "tokens.json", "bench", None)
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from touchpoint.cli import main; main()", "hq", "serve", "-c", str(config),
+         "--log-level", "warning"],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        if process.poll() is not None:
+            raise SystemExit(f"hq serve exited: {process.stderr.read()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return url, token, process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit("hq serve did not start")
+
+
+def run_backend(name: str, tmp: Path, backend: str, db_path: str, dsn: str, args) -> dict:
+    """Fill, serve, load; the figures of one backend."""
+    store = SqliteHqStore(Path(db_path)) if backend == "sqlite" else PgHqStore(dsn)
+    took = fill(Db(store), args.stores, args.days)
+    store.close()
+    print(f"{name}: filled {args.stores} stores x {args.days} days in {took:.0f} s", flush=True)
+    if dsn:
+        (tmp / "pg.dsn").write_text(dsn)
+    url, token, process = serve(tmp, backend, db_path, "pg.dsn" if dsn else "")
+    out: dict = {}
+    try:
+        stores, days = args.stores, args.days
+
+        def pick(rng):
+            return month_url(rng, stores, days)
+
+        asyncio.run(load(url, token, args.clients, 3, pick))  # warm-up
+        out["cold"] = asyncio.run(load(url, token, args.clients, args.seconds, pick))
+        print(f"{name}: cold store-months, {args.clients} clients: {out['cold']}", flush=True)
+        rng = random.Random(99)
+        paths = [month_url(rng, stores, days) for _ in range(64)]
+        etags = {}
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+            for path in paths:
+                etags[path] = c.get(path).headers["etag"]
+        out["revalidate"] = asyncio.run(
+            load(url, token, args.clients, args.seconds, lambda r: r.choice(paths), etags=etags)
+        )
+        print(f"{name}: If-None-Match, {args.clients} clients: {out['revalidate']}", flush=True)
+        # Half the saturated rate, spread over the clients: think time per client.
+        think = args.clients / (out["cold"]["per_s"] / 2)
+        out["paced"] = asyncio.run(
+            load(url, token, args.clients, args.seconds, pick, think_s=think)
+        )
+        out["paced"]["offered_per_s"] = round(out["cold"]["per_s"] / 2, 1)
+        print(f"{name}: paced at half that rate: {out['paced']}", flush=True)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--stores", type=int, default=1000)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--no-sqlite", action="store_true")
+    args = ap.parse_args()
+    result: dict = {"stores": args.stores, "days": args.days, "clients": args.clients}
+    with tempfile.TemporaryDirectory(prefix="hq-api-bench-") as tmp:
+        if not args.no_sqlite:
+            d = Path(tmp) / "sqlite"
+            d.mkdir()
+            result["sqlite"] = run_backend("sqlite", d, "sqlite", str(d / "hq.db"), "", args)
+        if not args.no_pg:
+            from tests.pg_cluster import PgCluster
+
+            d = Path(tmp) / "pg"
+            d.mkdir()
+            with PgCluster() as pg:
+                with psycopg.connect(pg.dsn(), autocommit=True) as admin:
+                    admin.execute("CREATE DATABASE bench")
+                result["postgresql"] = run_backend(
+                    "postgresql", d, "postgresql", "", pg.dsn("bench"), args
+                )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
