@@ -66,6 +66,7 @@ class StorePage:
     days: list[dict[str, Any]]  # TREND_DAYS derived day rows, oldest first (gaps filled)
     period: dict[str, Any]  # the TREND_DAYS days summed and derived
     provisional_buckets: int  # hour and day buckets of those days still provisional
+    now: datetime  # when it was read
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def store_days(
     return out
 
 
-def store_page(db: Db, card: StoreDay) -> StorePage:
+def store_page(db: Db, card: StoreDay, now: datetime) -> StorePage:
     """The store page's data for one store (its card from `store_days`)."""
     store, day = card.store, card.day
     first = day - timedelta(days=TREND_DAYS - 1)
@@ -174,6 +175,7 @@ def store_page(db: Db, card: StoreDay) -> StorePage:
         days=days,
         period=total(f for f, _ in raw.values()),
         provisional_buckets=int(open_buckets),
+        now=now,
     )
 
 

@@ -21,12 +21,14 @@ from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException
 from litestar.response import File, Redirect, Template
 
+from hq.alerts import open_alerts
 from hq.status import store_statuses
 from hq.web.auth import require_store
 from hq.web.dashboard import chain_page, store_days, store_page
 from hq.web.i18n import LANG_COOKIE, LANGUAGES, Texts, negotiate
 from hq.web.login import safe_next
-from hq.web.views import View, chain_view, overview_view, store_view
+from hq.web.views import View, alert_fields, chain_view, overview_view, store_view
+from sync.wire import CHAIN
 
 PLOTLY = "/vendor/plotly.min.js"
 YEAR_S = 365 * 24 * 3600
@@ -47,11 +49,6 @@ def _cards(request: Request, now: datetime, only: set[str] | None = None):
         stores = only if stores is None else stores & only
     statuses = store_statuses(web.db, now, stores, expected=web.cfg.hq.stores)
     return store_days(web.db, now, statuses, open_alerts(web.db, stores))
-
-
-def open_alerts(db: Any, stores: set[str] | None) -> list[Any]:
-    """The open alerts of `stores` (hq/alerts.py), for the pages."""
-    return []
 
 
 def _render(
@@ -82,11 +79,15 @@ def _render(
 def overview(request: Request) -> Template | Response:
     """Every store in the user's scope: status, today against last week, NPS, alerts."""
     t = texts(request)
-    cards = _cards(request, datetime.now(UTC))
+    now = datetime.now(UTC)
+    cards = _cards(request, now)
+    # What belongs to no store (dead letters without a store id) is for whoever sees all.
+    general = [a for a in open_alerts(request.app.state.web.db, {CHAIN}) if request.user.all_stores]
     view = overview_view(t, cards)
+    alert_fields(view, general, now)
     offline = sum(1 for c in cards if not c.status.online)
     return _render(request, "overview.html", view, "overview", title=t("overview.title"),
-                   cards=cards, offline=offline)  # fmt: skip
+                   cards=cards, offline=offline, general=general)  # fmt: skip
 
 
 @get("/stores/{store:str}", include_in_schema=False, sync_to_thread=True)
@@ -94,10 +95,11 @@ def store(request: Request, store: str) -> Template | Response:
     """One store: hourly and 30-day charts, click & collect, kiosk, data quality, devices."""
     require_store(request.user, store)
     t = texts(request)
-    cards = _cards(request, datetime.now(UTC), {store})
+    now = datetime.now(UTC)
+    cards = _cards(request, now, {store})
     if not cards:
         raise NotFoundException(f"no store {store!r} at head office")
-    page = store_page(request.app.state.web.db, cards[0])
+    page = store_page(request.app.state.web.db, cards[0], now)
     return _render(request, "store.html", store_view(t, page), "store",
                    title=t("store.title", name=cards[0].name), card=cards[0])  # fmt: skip
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from edge.visits import parse_ts
 from hq.web import charts
 from hq.web.dashboard import ChainPage, StoreDay, StorePage
 from hq.web.i18n import DASH, Texts
@@ -129,6 +131,14 @@ def alert_text(t: Texts, alert: Any) -> str:
     return f"{text} ({subject})" if subject else text
 
 
+def alert_fields(view: View, alerts: Sequence[Any], now: datetime) -> None:
+    """Each open alert in words, and how long it has been open."""
+    for alert in alerts:
+        view.put(f"alert.{alert.id}", alert_text(view.t, alert), alert.kind, "bad")
+        since = (now - parse_ts(alert.raised_at)).total_seconds()
+        view.put(f"alert.{alert.id}.since", view.t.ago(since), alert.raised_at)
+
+
 def card_fields(view: View, card: StoreDay) -> None:
     """A store's overview row: status, today against last week, identification, NPS."""
     p, t = card.store, view.t
@@ -165,6 +175,7 @@ def store_view(t: Texts, page: StorePage) -> View:
     view = View(t)
     card = page.card
     card_fields(view, card)
+    alert_fields(view, card.alerts, page.now)
     for name in FIGURES:
         view.figure(f"today.{name}", name, card.today[name])
         view.figure(f"period.{name}", name, page.period[name])

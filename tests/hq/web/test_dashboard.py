@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from edge.visits import format_ts
+from hq.alerts import evaluate, open_alerts
 from hq.db import Db
 from hq.feeds import chain_feed, store_feed
 from hq.status import store_statuses
@@ -38,7 +39,7 @@ def test_overview_store_and_chain_pages_show_the_feed(hq_store, tmp_path):
     assert nl.fields["s1.backlog"].value == 4
     assert nl.layout == en.layout  # one structure, two languages
     # Store page: hourly chart against last week, 30 days, kiosk, data quality, devices.
-    page = store_page(db, s1)
+    page = store_page(db, s1, now)
     hours = store_feed(db, "s1", "hour", today, today)
     assert page.hours_today.y == [h["visitors"] for h in hours] and sum(page.hours_today.y) == 12
     assert sum(page.hours_last_week.y) == 8 and len(page.days) == 30
@@ -62,6 +63,16 @@ def test_overview_store_and_chain_pages_show_the_feed(hq_store, tmp_path):
     cview = chain_view(Texts("nl"), chain)
     assert cview.fields["chain.visitors"].text == "17"
     assert cview.fields["conv.0.store"].text == "Amsterdam Centrum"
+    # Alerts raised by head office show on the store's row and page, in words.
+    later = now + timedelta(minutes=20)
+    evaluate(db, later)
+    cards = store_days(db, later, store_statuses(db, later), open_alerts(db))
+    assert [a.kind for a in cards[1].alerts] == ["offline"]
+    assert overview_view(Texts("nl"), cards).fields["s2.alerts"].text == "te lang offline"
+    en = store_view(Texts("en"), store_page(db, cards[1], later + timedelta(minutes=5))).fields
+    (key,) = [k for k in en if k.startswith("alert.") and k.endswith(".since")]
+    assert en[key[: -len(".since")]].text == "offline too long"
+    assert en[key].text == "5 minutes ago" and en["s2.alerts"].state == "bad"
     # A scope of one store: the roll-up is that store only.
     mine = store_days(db, now, store_statuses(db, now, {"s2"}))
     assert [c.store for c in mine] == ["s2"]
@@ -76,7 +87,7 @@ def test_no_stores_and_no_buckets_yet(hq_store):
     (card,) = store_days(db, now, store_statuses(db, now))
     assert card.today["visitors"] == 0 and card.today["conversion"] is None
     assert card.provisional and card.visitors_change is None
-    view = store_view(Texts("nl"), store_page(db, card))
+    view = store_view(Texts("nl"), store_page(db, card, now))
     assert view.fields["s9.conversion"].text == "—"
     assert sum(view.charts["hourly"]["data"][1]["y"]) == 0
 

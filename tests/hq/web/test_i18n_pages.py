@@ -9,6 +9,7 @@ from typing import get_args, get_type_hints
 import pytest
 
 from edge.events import DeviceStatus
+from hq.alert_rules import KINDS
 from hq.web.i18n import Texts, negotiate
 from hq.web.messages import CATALOG, SAME_IN_BOTH
 from hq.web.views import FIGURES
@@ -35,6 +36,7 @@ def test_every_text_the_pages_use_is_in_the_catalog():
     # Keys the views and templates build from names: every figure, device state and alert.
     assert "degraded" in DEVICE_STATES
     built = {f"fig.{name}" for name in FIGURES} | {f"devstate.{s}" for s in DEVICE_STATES}
+    built |= {f"alert.{kind}" for kind in KINDS}
     assert not built - set(CATALOG), built - set(CATALOG)
 
 
