@@ -18,6 +18,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from hq.web.auth import SESSION_COOKIE, client_address
+from hq.web.i18n import LANG_COOKIE
 
 TEXT = {
     "en": {
@@ -50,8 +51,9 @@ class LoginForm(msgspec.Struct, kw_only=True):
 
 
 def language(request: Request) -> str:
-    """'nl' when the browser prefers Dutch (or asks ?lang=nl), else 'en'."""
-    asked = request.query_params.get("lang")
+    """'nl' when the browser prefers Dutch (or asks ?lang=nl, or the dashboard's language
+    switch chose it), else 'en'."""
+    asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
     if asked in TEXT:
         return asked
     accept = request.headers.get("accept-language", "").lower()

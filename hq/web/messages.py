@@ -13,6 +13,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "nav.overview": ("Stores", "Winkels"),
     "nav.chain": ("Chain", "Keten"),
     "nav.logout": ("Log out", "Uitloggen"),
+    "nav.user": ("Logged in as {name}", "Ingelogd als {name}"),
     "nav.skip": ("Skip to content", "Naar de inhoud"),
     "nav.main": ("Main menu", "Hoofdmenu"),
     "lang.label": ("Language", "Taal"),

@@ -67,6 +67,7 @@ def _render(
             "view_json": view.as_json(),
             "layout": view.layout,
             "page": page,
+            "user": request.user.name,
             "here": here,
             "refresh_url": f"{here}?format=json",
             "refresh_s": request.app.state.web.cfg.web.dashboard_refresh_s,

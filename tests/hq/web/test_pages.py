@@ -79,6 +79,7 @@ def test_pages_in_the_browser_language_and_by_the_switch(app):
         assert back.status_code == 303 and back.headers["location"] == "/chain"
         assert "httponly" in back.headers["set-cookie"].lower()
         assert "Keten vandaag" in c.get("/chain").text
+        assert "Hoofdkantoor: inloggen" in c.get("/login").text  # the login page follows
         # Only local paths: the switch is no open redirect.
         away = c.get("/lang/en", params={"next": "//evil.example/"}, follow_redirects=False)
         assert away.headers["location"] == "/"
