@@ -12,7 +12,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # System packages, each installed only when missing: mosquitto (tests and the demo start
 # private brokers), postgresql (the HQ tests start a throwaway cluster with its initdb),
 # systemd (systemd-analyze verifies the units), openssl (TLS certificates for the broker
-# tests), chromium and chromium-driver (the served kiosk's browser test), python3-venv.
+# tests), chromium and chromium-driver (the browser tests of the served kiosk and the
+# dashboard), python3-venv.
 
 .PHONY: test demo lint system-deps venv bench clean i18n
 
