@@ -67,27 +67,32 @@ def feed(config: Path, *args: str) -> list[dict]:
     return json.loads(result.stdout)
 
 
-def until(check, timeout: float = 30.0, what: str = "condition"):
-    """Poll `check()` until it returns something true; that value."""
+def until(check, timeout: float = 30.0, what: str = "condition", fail: bool = True):
+    """Poll `check()` until it returns something true; that value (or a failure)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):
             if got := check():
                 return got
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    if fail:
+        raise AssertionError(f"timed out waiting for {what}")
+    return None
 
 
 @pytest.fixture
 def head_office(mosquitto, tmp_path):
     """`hq run` fed over MQTT, imports done, two users, `hq serve` on a free port."""
+    from edge.configtree import SecretResolver
+    from hq.backends import open_hq_reader
     from hq.config import HqDatabaseSection
+    from hq.db import Db
+    from hq.feeds import store_feed
 
     now = datetime.now(UTC)
     day = ChainDay.build(now)
-    (config,) = write_hq_configs(
-        tmp_path, HqDatabaseSection(path=str(tmp_path / "hq.db")), mosquitto.port
-    )
+    database = HqDatabaseSection(path=str(tmp_path / "hq.db"))
+    (config,) = write_hq_configs(tmp_path, database, mosquitto.port)
     config.write_text(
         config.read_text().replace('timezone = "UTC"', 'timezone = "Europe/Amsterdam"') + EXTRA
     )
@@ -99,22 +104,23 @@ def head_office(mosquitto, tmp_path):
         state = wire.StoreState(v=1, online=True, boot_id="boot-1", outbox=4)
         today = now.astimezone(TZ).date().isoformat()
 
+        reader = open_hq_reader(database, SecretResolver(tmp_path))
+        day_of = now.astimezone(TZ).date()
+
+        def s1_today(figure: str):
+            rows = store_feed(Db(reader), "s1", "day", day_of, day_of)
+            return rows[0][figure] if rows else None
+
         def ingested():
             for store, log in day.logs.items():
                 publish(mosquitto, store, log.payloads(), state if store == "s1" else None)
-            rows = feed(config, "--store", "s1", "--from", today)
-            return rows and rows[0]["visitors"] == 12
+            return until(lambda: s1_today("visitors") == 12, 2, "the feed", fail=False)
 
         until(ingested, 30, "the events in the feed")
-        assert (
-            touchpoint("hq", "import", "transactions", str(receipts), "-c", str(config)).returncode
-            == 0
-        )
-        until(
-            lambda: feed(config, "--store", "s1", "--from", today)[0]["transactions"] == 3,
-            30,
-            "receipts",
-        )
+        imported = touchpoint("hq", "import", "transactions", str(receipts), "-c", str(config))
+        assert imported.returncode == 0, imported.stderr
+        until(lambda: s1_today("transactions") == 3, 30, "the receipts in the feed")
+        reader.close()
         for name, scope in (("anna", []), ("bob", ["--stores", "s2"])):
             (tmp_path / f"{name}.pw").write_text(f"{name}-password-1\n")
             added = touchpoint("hq", "user", "add", name, *scope, "--password-file",
