@@ -20,10 +20,11 @@ import msgspec
 
 from hq.db import Db
 from hq.feeds import store_feed
-from hq.metrics import derive, sum_figures
+from hq.metrics import derive, ratio, sum_figures
 
 TREND_DAYS = 30  # the store and chain pages' daily chart
 NPS_DAYS = 7  # the overview's NPS: answers are few, so a week of them
+FEW_STORES = 200  # up to this many stores are picked in SQL
 _decode = msgspec.json.Decoder(dict).decode
 
 
@@ -97,20 +98,58 @@ def raw_days(
     db: Db, first: date, last: date, stores: Iterable[str] | None = None
 ) -> dict[str, dict[date, tuple[dict[str, Any], bool]]]:
     """store -> local day -> (stored figures, provisional) of the day buckets first..last."""
-    rows = db.q(
-        "SELECT store, day, figures, provisional FROM hq_feed"
-        " WHERE period = 'day' AND day >= ? AND day <= ?",
-        (first.isoformat(), last.isoformat()),
-    )
     wanted = None if stores is None else set(stores)
     out: dict[str, dict[date, tuple[dict[str, Any], bool]]] = {}
-    for store, day, figures, provisional in rows:
+    for store, day, figures, provisional in _day_rows(db, first, last, wanted, "provisional"):
         if wanted is None or store in wanted:
             out.setdefault(store, {})[date.fromisoformat(day)] = (
                 _decode(figures),
                 bool(provisional),
             )
     return out
+
+
+def _day_rows(db: Db, first: date, last: date, wanted: set[str] | None, extra: str) -> list:
+    """(store, day, figures, extra) of the day buckets first..last, of `wanted` stores.
+
+    A few stores are picked in SQL (a store page, a regional manager); for many, the
+    day index reads every store's rows and the caller keeps the wanted ones.
+    """
+    sql = (
+        f"SELECT store, day, figures, {extra} FROM hq_feed"
+        " WHERE period = 'day' AND day >= ? AND day <= ?"
+    )
+    params: list[Any] = [first.isoformat(), last.isoformat()]
+    if wanted is not None and len(wanted) <= FEW_STORES:
+        sql += f" AND store IN ({', '.join('?' * len(wanted))})" if wanted else " AND 1 = 0"
+        params += sorted(wanted)
+    return db.q(sql, params)
+
+
+class _Trend(msgspec.Struct):
+    """The two counts a trend chart needs of a day bucket (the rest is not decoded)."""
+
+    visitors: float = 0
+    transactions: int = 0
+
+
+_decode_trend = msgspec.json.Decoder(_Trend).decode
+
+
+def trend(db: Db, first: date, last: date, stores: Iterable[str]) -> list[dict[str, Any]]:
+    """Visitors and conversion per local day first..last, summed over `stores`."""
+    wanted = set(stores)
+    sums = {d: [0.0, 0] for d in _span(first, last)}
+    for store, day, figures, _ in _day_rows(db, first, last, wanted, "0"):
+        if store in wanted:
+            got = _decode_trend(figures)
+            acc = sums[date.fromisoformat(day)]
+            acc[0] += got.visitors
+            acc[1] += got.transactions
+    return [
+        {"day": d.isoformat(), "visitors": v, "conversion": ratio(t, v)}
+        for d, (v, t) in sums.items()
+    ]
 
 
 def total(figures: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -182,21 +221,16 @@ def store_page(db: Db, card: StoreDay, now: datetime) -> StorePage:
 def chain_page(db: Db, day: date, cards: Sequence[StoreDay]) -> ChainPage:
     """The roll-up of the stores on `cards` for head office's `day`, with the rankings."""
     stores = [c.store for c in cards]
-    first = day - timedelta(days=TREND_DAYS - 1)
-    raw = raw_days(db, first, day, stores)
-    per_day = [
-        total(mine[d][0] for mine in raw.values() if d in mine) | {"day": d.isoformat()}
-        for d in _span(first, day)
-    ]
     last_week = day - timedelta(days=7)
+    today = raw_days(db, day, day, stores)
     before = raw_days(db, last_week, last_week, stores)
     ranked = [c for c in cards if c.today["visitors"] or c.last_week["visitors"]]
     return ChainPage(
         day=day,
-        today=per_day[-1],
-        last_week=total(m[last_week][0] for m in before.values() if last_week in m),
-        stores=sum(1 for m in raw.values() if day in m),
-        days=per_day,
+        today=total(m[day][0] for m in today.values()),
+        last_week=total(m[last_week][0] for m in before.values()),
+        stores=len(today),
+        days=trend(db, day - timedelta(days=TREND_DAYS - 1), day, stores),
         by_conversion=sorted(ranked, key=lambda c: (-(c.today["conversion"] or 0.0), c.store)),
         by_change=sorted(
             ranked,

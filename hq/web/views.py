@@ -10,10 +10,13 @@ formatted by the same code as the first page.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from edge.visits import parse_ts
 from hq.web import charts
@@ -91,6 +94,16 @@ class View:
             str(f.value) for k, f in self.fields.items() if k.endswith(".store")
         ]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+    def el(self, key: str, tag: str = "span", cls: str = "") -> Markup:
+        """The element showing field `key`, marked for the live refresh (`data-field`)."""
+        f = self.fields[key]
+        attrs = f' data-field="{escape(key)}" data-value="{escape(json.dumps(f.value))}"'
+        if f.state:
+            attrs += f' data-state="{f.state}"'
+        if cls:
+            attrs += f' class="{cls}"'
+        return Markup(f"<{tag}{attrs}>{escape(f.text)}</{tag}>")
 
     def as_json(self) -> dict[str, Any]:
         """What a live refresh receives: {layout, fields: {key: [text, value, state]}, charts}."""

@@ -76,3 +76,14 @@ def test_numbers_and_dates_follow_the_language():
     assert nl("overview.summary", n=3, off=1) == "3 winkels, 1 offline"
     with pytest.raises(ValueError, match="nl, en"):
         Texts("de")
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_fast_number_formats_agree_with_babel(language):
+    from babel.numbers import format_decimal, format_percent
+
+    t = Texts(language)
+    for value in (0, 1, 7.25, 999.5, 1234, 12345.678, 1_000_000, -4321.5, 0.0004):
+        assert t.number(value) == format_decimal(value, "#,##0", locale=t.locale)
+        assert t.number(value, 2) == format_decimal(value, "#,##0.00", locale=t.locale)
+        assert t.percent(value / 1000) == format_percent(value / 1000, "#,##0.0%", locale=t.locale)
