@@ -120,7 +120,7 @@ class ApiV1(Controller):
             request,
             ("store", store, period, lo, hi),
             period,
-            feeds.feed_versions(db, store, period, lo, hi),
+            feeds.feed_signature(db, store, period, lo, hi),
             lambda: feeds.store_feed(db, store, period, lo, hi),
             wants_csv(request, format),
         )
@@ -142,7 +142,7 @@ class ApiV1(Controller):
             request,
             ("chain", period, lo, hi),
             period,
-            feeds.feed_versions(db, None, period, lo, hi),
+            feeds.feed_signature(db, None, period, lo, hi),
             lambda: feeds.chain_feed(db, period, lo, hi),
             wants_csv(request, format),
         )
