@@ -9,7 +9,7 @@ is 403 for anyone limited to some stores. Field names and meanings are those of
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get
@@ -22,6 +22,7 @@ from hq import feeds
 from hq.status import StoreStatus, store_statuses, utc_now
 from hq.web.auth import require_chain, require_store
 from hq.web.representation import feed_response, wants_csv
+from hq.web.schemas import FeedBucket
 
 # Far enough for any real feed, near enough that local-day arithmetic never overflows.
 EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
@@ -109,7 +110,7 @@ class ApiV1(Controller):
         first: From = None,
         to: To = None,
         format: Format = None,
-    ) -> Response[list[dict[str, Any]]]:
+    ) -> Response[list[FeedBucket]]:
         """A store's buckets for local days `from`..`to`: JSON rows or CSV, with an ETag."""
         require_store(request.user, store)
         lo, hi = _days(request, first, to, period, "store")
@@ -133,7 +134,7 @@ class ApiV1(Controller):
         first: From = None,
         to: To = None,
         format: Format = None,
-    ) -> Response[list[dict[str, Any]]]:
+    ) -> Response[list[FeedBucket]]:
         """The chain roll-up over every store (403 for callers limited to some stores)."""
         require_chain(request.user)
         lo, hi = _days(request, first, to, period, "chain")

@@ -196,3 +196,17 @@ def test_security_headers_on_every_response(client, shared_hq):
         assert h["content-security-policy"].startswith("default-src 'self'")
         assert (h["x-frame-options"], h["x-content-type-options"]) == ("DENY", "nosniff")
         assert h["referrer-policy"] == "same-origin"
+
+
+def test_openapi_describes_every_field_of_the_served_rows(client, shared_hq):
+    auth = shared_hq.bearer(shared_hq.token_all)
+    doc = client.get("/schema/openapi.json", headers=auth).json()
+    bucket = doc["components"]["schemas"]["FeedBucket"]
+    served: set[str] = set()
+    for url in (FEED, f"{FEED}&period=hour", CHAIN, f"{CHAIN}&period=hour"):
+        for row in client.get(url, headers=auth).json():
+            assert set(bucket["required"]) <= set(row), url
+            served |= set(row)
+    assert served == set(bucket["properties"])
+    feed = doc["paths"]["/api/v1/stores/{store}/feed"]["get"]
+    assert {"200", "304", "400", "401", "403", "404"} <= set(feed["responses"])
