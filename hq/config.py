@@ -200,6 +200,12 @@ class WebSection(Section, kw_only=True):
     db_connections: Annotated[
         int, described("read-only database connections shared by the requests", ge=1, le=64)
     ] = 8
+    trusted_proxy: Annotated[
+        str,
+        described(
+            "address of the reverse proxy whose X-Forwarded-For names the client; empty = none"
+        ),
+    ] = ""
 
 
 class HqConfig(Section, kw_only=True):

@@ -111,7 +111,8 @@ def serve(config: Path, host: str | None, port: int | None, log_level: str) -> N
             host=host or w.host,
             port=port or w.port,
             log_level=log_level,
-            proxy_headers=False,
+            proxy_headers=bool(w.trusted_proxy),
+            forwarded_allow_ips=w.trusted_proxy or None,
             server_header=False,
         )
     finally:

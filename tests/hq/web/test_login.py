@@ -63,8 +63,9 @@ def test_login_and_logout_need_the_csrf_token(sqlite_client):
     assert sqlite_client.get("/").status_code == 200  # still logged in
 
 
-def test_wrong_password_unknown_user_and_foreign_next(sqlite_client):
+def test_wrong_password_unknown_user_and_foreign_next(sqlite_client, caplog):
     r = login(sqlite_client, "anna", "wrong password")
+    assert "failed login of 'anna'" in caplog.text and "wrong password" not in caplog.text
     assert r.status_code == 401 and "Wrong user name or password" in r.text
     assert SESSION_COOKIE not in r.headers.get("set-cookie", "")
     assert login(sqlite_client, "nobody").status_code == 401
