@@ -73,6 +73,14 @@ class OpeningHours:
         m = local.hour * 60 + local.minute
         return any(lo <= m < hi for lo, hi in _spans(tuple(self.intervals(local.date()))))
 
+    def opened_at(self, local: datetime) -> datetime | None:
+        """When the interval holding `local` began (same zone), or None if closed then."""
+        m = local.hour * 60 + local.minute
+        for lo, hi in _spans(tuple(self.intervals(local.date()))):
+            if lo <= m < hi:
+                return local.replace(hour=lo // 60, minute=lo % 60, second=0, microsecond=0)
+        return None
+
     def opening(self, day: date, tz: ZoneInfo) -> datetime | None:
         """The first opening moment of the day (aware), or None when closed all day."""
         spans = self.intervals(day)

@@ -66,8 +66,29 @@ def feed_worker_from_config(cfg, secrets: SecretResolver, ingester):
         windows=windows_of(cfg),
     )
     return FeedWorker(
-        lambda: open_hq_store(cfg.database, secrets), client_publisher(ingester.client), settings
+        lambda: open_hq_store(cfg.database, secrets),
+        client_publisher(ingester.client),
+        settings,
+        steps=alert_steps(cfg),
     )
+
+
+def alert_steps(cfg) -> list:
+    """The alerts' step of the feed worker, from `[alerts]` (none when disabled)."""
+    if not cfg.alerts.enabled:
+        return []
+    from dataclasses import fields
+
+    from hq.alert_rules import AlertRules
+    from hq.alert_step import AlertStep
+
+    a = cfg.alerts
+    # The rules' thresholds are the [alerts] keys of the same names.
+    rules = AlertRules(**{f.name: getattr(a, f.name) for f in fields(AlertRules)})
+    step = AlertStep(
+        rules, interval_s=a.interval_s, expected=cfg.hq.stores, offline_after_s=a.unseen_s
+    )
+    return [step]
 
 
 def responder_from_config(cfg, secrets: SecretResolver):

@@ -208,6 +208,48 @@ class WebSection(Section, kw_only=True):
     ] = ""
 
 
+class AlertsSection(Section, kw_only=True):
+    enabled: Annotated[
+        bool, described("evaluate and publish alerts in the feed worker (hq/alerts.py)")
+    ] = True
+    interval_s: Annotated[float, described("how often alerts are evaluated", ge=1, le=3600)] = 30.0
+    unseen_s: Annotated[
+        float,
+        described(
+            "a store not heard from (state or batch) this long counts as offline", ge=30, le=86400
+        ),
+    ] = 120.0
+    offline_min: Annotated[
+        float, described("alert when a store has been offline longer than this", ge=1, le=10080)
+    ] = 15.0
+    door_silent_min: Annotated[
+        float,
+        described(
+            "alert when an online store's door sends no count this long while open", ge=1, le=1440
+        ),
+    ] = 30.0
+    imbalance_pct: Annotated[
+        float,
+        described("alert when a day's exits and entries differ by more (at closing)", gt=0, le=100),
+    ] = 10.0
+    imbalance_min_crossings: Annotated[
+        int,
+        described(
+            "judge the in/out balance only on days with this many crossings", ge=0, le=100_000
+        ),
+    ] = 20
+    closing_grace_min: Annotated[
+        float, described("judge a day's balance this long after closing", ge=0, le=720)
+    ] = 15.0
+    gap_min: Annotated[
+        float, described("alert when a sequence gap has been open longer than this", ge=1, le=10080)
+    ] = 60.0
+    dead_letter_min: Annotated[
+        float,
+        described("alert while dead letters arrived within this many minutes", ge=1, le=10080),
+    ] = 60.0
+
+
 class HqConfig(Section, kw_only=True):
     hq: Annotated[HqSection, described("this head-office process")] = msgspec.field(
         default_factory=HqSection
@@ -236,6 +278,9 @@ class HqConfig(Section, kw_only=True):
     ] = msgspec.field(default_factory=PublishSection)
     web: Annotated[WebSection, described("`hq serve`: the feed API and dashboard")] = msgspec.field(
         default_factory=WebSection
+    )
+    alerts: Annotated[AlertsSection, described("store alerts (docs/wire.md, alerts)")] = (
+        msgspec.field(default_factory=AlertsSection)
     )
 
 

@@ -4,7 +4,8 @@ One thread with its own database connection:
 - every `interval_s`: resolve changes and recompute dirty store-days (hq/rollup.py),
   then publish every changed bucket;
 - every `provisional_s`: finalise buckets whose hour ended (or store came back);
-- every `housekeeping_s`: delete pseudonyms of unconsented visits past the TTL.
+- every `housekeeping_s`: delete pseudonyms of unconsented visits past the TTL;
+- every pass, the `steps` it was given (the alerts: hq/alert_step.py).
 
 Publishing: each changed bucket goes to `touchpoint/v1/{store}/feed/{hour|day}` (QoS 1).
 A store's newest bucket is retained, so a reader that joins late gets the current
@@ -24,10 +25,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from hq.db import Db
 from hq.facts import Windows
@@ -40,6 +41,12 @@ from sync import wire
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, bytes, bool], bool]  # (topic, payload, retain) -> broker acked
+
+
+class Step(Protocol):
+    """More work for the elected worker's pass (e.g. hq/alert_step.py); how many it sent."""
+
+    def run(self, db: Db, publish: Publish, now: float) -> int: ...
 
 
 @dataclass
@@ -102,11 +109,13 @@ class FeedWorker:
         publish: Publish,
         settings: FeedSettings | None = None,
         now: Callable[[], float] = time.time,
+        steps: Sequence[Step] = (),
     ) -> None:
         self.store_factory = store_factory
         self.publish = publish
         self.s = settings or FeedSettings()
         self.now = now
+        self.steps = steps
         self.stats = FeedStats()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -153,6 +162,8 @@ class FeedWorker:
                     rollup.refresh_provisional()
                     last_prov = mono
                 published = self.publish_outbox(db)
+                for step in self.steps:
+                    published += step.run(db, self.publish, self.now())
                 if mono - last_house >= self.s.housekeeping_s:
                     self.stats.expired_pseudonyms += expire_pseudonyms(
                         db, self.s.unconsented_ttl_h, self.now(), self.s.windows

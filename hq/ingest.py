@@ -296,8 +296,8 @@ class Ingester:
             work.dead_letters.pop(0)
             self.stats.dead_letters += 1  # counted once stored
         while work.states:
-            name, state = work.states[0]
-            if not store.record_state(name, state, received):
+            name, state, retained = work.states[0]
+            if not store.record_state(name, state, None if retained else received):
                 self.stats.stale_wills += 1
                 log.info("ingest: ignored stale will of %s (boot %s)", name, state.boot_id)
             work.states.pop(0)

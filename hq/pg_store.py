@@ -271,7 +271,7 @@ class PgHqStore(ImportWrites):
                 _SQL.dead_letter, dead_letter_params(topic, store, reason, payload, received_at)
             )
 
-    def record_state(self, store: str, state: StoreState, received_at: str) -> bool:
+    def record_state(self, store: str, state: StoreState, received_at: str | None) -> bool:
         """Apply an `up/state` birth or will; False (nothing changed) for a stale will."""
         with self._tx() as cur:
             # Lock the row so a birth and a will racing in two ingesters apply in turn.

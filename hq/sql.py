@@ -34,7 +34,7 @@ _STATE_UPSERT = (
     "INSERT INTO hq_stores (store, online, boot_id, state, state_at)"
     " VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT (store) DO UPDATE SET"
     " online = excluded.online, boot_id = excluded.boot_id,"
-    " state = excluded.state, state_at = excluded.state_at"
+    " state = excluded.state, state_at = coalesce(excluded.state_at, hq_stores.state_at)"
 )
 _DEAD_LETTER = (
     "INSERT INTO hq_dead_letters (received_at, topic, store, reason, payload)"
@@ -73,8 +73,8 @@ def shared_sql(placeholder: str) -> SharedSql:
     )
 
 
-def state_params(store: str, state: StoreState, received_at: str) -> tuple:
-    """Parameters of `state_upsert` for an `up/state` message."""
+def state_params(store: str, state: StoreState, received_at: str | None) -> tuple:
+    """Parameters of `state_upsert` for an `up/state` message (None: keep `state_at`)."""
     return (store, state.online, state.boot_id, state_json(state), received_at)
 
 

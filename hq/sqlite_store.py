@@ -215,7 +215,7 @@ class SqliteHqStore(ImportWrites):
                 _SQL.dead_letter, dead_letter_params(topic, store, reason, payload, received_at)
             )
 
-    def record_state(self, store: str, state: StoreState, received_at: str) -> bool:
+    def record_state(self, store: str, state: StoreState, received_at: str | None) -> bool:
         """Apply an `up/state` birth or will; False (nothing changed) for a stale will."""
         with self._write() as cur:
             row = cur.execute("SELECT boot_id FROM hq_stores WHERE store = ?", (store,)).fetchone()

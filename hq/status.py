@@ -85,29 +85,31 @@ def store_statuses(
     offline_after_s: float = DEFAULT_OFFLINE_AFTER_S,
 ) -> list[StoreStatus]:
     """Every known store's status at `now` (aware), sorted by id; only `stores` if given."""
-    wanted = (lambda s: s in stores) if stores is not None else (lambda s: True)
+    only, params = _only(stores)
     marks = {
         row[0]: row[1:]
         for row in db.q(
-            "SELECT store, acked_through, max_seq, state, state_at, last_batch_at FROM hq_stores"
+            "SELECT store, acked_through, max_seq, state, state_at, last_batch_at"
+            f" FROM hq_stores WHERE true{only}",
+            params,
         )
-        if wanted(row[0])
     }
     registry = {
         store: (name, tz)
-        for store, name, tz in db.q("SELECT store, name, timezone FROM hq_store_registry")
-        if wanted(store)
+        for store, name, tz in db.q(
+            f"SELECT store, name, timezone FROM hq_store_registry WHERE true{only}", params
+        )
     }
     dead = {
         store: (int(n), last)
         for store, n, last in db.q(
             "SELECT store, count(*), max(received_at) FROM hq_dead_letters"
-            " WHERE store IS NOT NULL GROUP BY store"
+            f" WHERE store IS NOT NULL{only} GROUP BY store",
+            params,
         )
-        if wanted(store)
     }
-    expected = {s for s in expected if wanted(s)}
-    devices = _devices(db)
+    expected = {s for s in expected if stores is None or s in stores}
+    devices = _devices(db, only, params)
     out = []
     for store in sorted(set(marks) | set(registry) | expected | set(dead)):
         acked, max_seq, state_text, state_at, batch_at = marks.get(store, (0, 0, None, None, None))
@@ -171,11 +173,22 @@ def _gaps(db: Db, store: str, acked: int, max_seq: int) -> tuple[int, int, str |
     return int(runs), max_seq - acked - int(stored), since
 
 
-def _devices(db: Db) -> dict[str, list[DeviceHealth]]:
+def _only(stores: set[str] | None) -> tuple[str, tuple[str, ...]]:
+    """A condition (to follow `WHERE …`) and its parameters: only `stores`, if given."""
+    if stores is None:
+        return "", ()
+    if not stores:
+        return " AND false", ()
+    return f" AND store IN ({', '.join('?' * len(stores))})", tuple(sorted(stores))
+
+
+def _devices(db: Db, only: str, params: tuple[str, ...]) -> dict[str, list[DeviceHealth]]:
     """store -> its devices' last health, by device name."""
     out: dict[str, list[DeviceHealth]] = {}
     for store, device, ts, data in db.q(
-        "SELECT store, device, ts, data FROM hq_device_health ORDER BY store, device"
+        f"SELECT store, device, ts, data FROM hq_device_health WHERE true{only}"
+        " ORDER BY store, device",
+        params,
     ):
         payload = json.loads(data)
         out.setdefault(store, []).append(

@@ -109,8 +109,12 @@ class HqStore(Protocol):
         """Keep an invalid payload with the reason it was refused."""
         ...
 
-    def record_state(self, store: str, state: StoreState, received_at: str) -> bool:
-        """Apply an `up/state` birth or will; False (nothing changed) for a stale will."""
+    def record_state(self, store: str, state: StoreState, received_at: str | None) -> bool:
+        """Apply an `up/state` birth or will; False (nothing changed) for a stale will.
+
+        `received_at` None: a retained state the broker handed over on subscribe, not
+        heard live, so when head office last heard from the store (`state_at`) stays.
+        """
         ...
 
     def marks(self) -> dict[str, StoreMark]:

@@ -9,7 +9,9 @@ without dead-lettering a payload twice.
   seq range); each event's payload against its type's schema. A bad event becomes a
   row with its reason (kept for contiguity, left out of the feeds); a bad batch a
   dead letter.
-- `up/state`: a birth or will to record; an empty retained message is a clear.
+- `up/state`: a birth or will to record; an empty retained message is a clear. A
+  retained one (the broker's copy, handed over when head office subscribes) is marked,
+  so it does not count as hearing from the store now (hq/status.py: last seen).
 - Anything else: a dead letter with the reason.
 """
 
@@ -48,7 +50,7 @@ class Work:
     """The writes one group of messages needs, in the order they are performed."""
 
     dead_letters: list[DeadLetter] = field(default_factory=list)
-    states: list[tuple[str, wire.StoreState]] = field(default_factory=list)
+    states: list[tuple[str, wire.StoreState, bool]] = field(default_factory=list)  # retained?
     rows: list[EventRow] = field(default_factory=list)
     batches: int = 0
     invalid_events: int = 0
@@ -123,7 +125,8 @@ def triage(messages: Iterable[Message], max_batch_bytes: int = wire.MAX_BATCH_BY
         try:
             if kind == "up/state":
                 if msg.payload:  # empty: a retained state being cleared
-                    work.states.append((store, wire.decode_state(msg.payload)))
+                    retained = bool(getattr(msg, "retain", False))
+                    work.states.append((store, wire.decode_state(msg.payload), retained))
             elif kind == "up/events":
                 batch = wire.decode_batch(msg.payload, store, max_batch_bytes)
                 rows, bad = rows_from_batch(batch)

@@ -41,7 +41,7 @@ def broker_group() -> None:
 @click.option(
     "--feeds-user",
     default=None,
-    help="Also make a read-only user for touchpoint/v1/+/feed/# (dashboards).",
+    help="Also make a read-only user for touchpoint/v1/+/feed/# and +/alerts (dashboards).",
 )
 @click.option(
     "--tls-port",

@@ -125,7 +125,7 @@ def roles(spec: BrokerSpec) -> list[dict[str, object]]:
     made.append(
         {
             "rolename": "hq",
-            "textName": "head office: reads every up/, writes every down/ and feed/",
+            "textName": "head office: reads every up/, writes every down/, feed/ and alerts",
             "acls": [
                 # The plugin checks the whole filter, $share prefix included, so the
                 # ingesters' group needs its own rule, and no other group is granted.
@@ -136,6 +136,9 @@ def roles(spec: BrokerSpec) -> list[dict[str, object]]:
                 *_reads(f"{root}/+/down/#"),
                 _acl("publishClientSend", f"{root}/+/feed/#"),
                 *_reads(f"{root}/+/feed/#"),
+                # Store alerts (hq/alerts.py), retained per store.
+                _acl("publishClientSend", f"{root}/+/alerts"),
+                *_reads(f"{root}/+/alerts"),
             ],
         }
     )
@@ -143,8 +146,8 @@ def roles(spec: BrokerSpec) -> list[dict[str, object]]:
         made.append(
             {
                 "rolename": "feeds",
-                "textName": "dashboards: read every store's feed/",
-                "acls": _reads(f"{root}/+/feed/#"),
+                "textName": "dashboards: read every store's feed/ and alerts",
+                "acls": [*_reads(f"{root}/+/feed/#"), *_reads(f"{root}/+/alerts")],
             }
         )
     return made

@@ -318,3 +318,36 @@ def decode_lookup(payload: bytes) -> LookupRequest:
 def decode_lookup_reply(payload: bytes) -> LookupReply:
     """Validate a `down/lookup/{req}` payload; raises WireError."""
     return _decode(_reply_dec, payload, "lookup reply")
+
+
+# --- head office's alerts: `touchpoint/v1/{store}/alerts` (hq/alerts.py) ---------------
+
+
+class AlertItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One open alert of a store (docs/wire.md lists the kinds)."""
+
+    kind: Annotated[str, Meta(max_length=32)]
+    subject: Annotated[str, Meta(max_length=64)]  # a door, a local date, or ''
+    raised_at: Annotated[str, Meta(max_length=30)]
+    detail: Annotated[str, Meta(max_length=500)]
+
+
+class StoreAlerts(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`alerts` (retained): every open alert of the store; `[]` once all have cleared."""
+
+    v: Literal[1]
+    store: StoreId
+    alerts: list[AlertItem]
+
+
+_alerts_dec = msgspec.json.Decoder(StoreAlerts)
+
+
+def alerts_topic(store: str) -> str:
+    """`touchpoint/v1/{store}/alerts` (`_chain` for alerts that belong to no store)."""
+    return topic(store, "alerts")
+
+
+def decode_alerts(payload: bytes) -> StoreAlerts:
+    """Validate an `alerts` payload; raises WireError."""
+    return _decode(_alerts_dec, payload, "alerts")

@@ -29,6 +29,7 @@ from edge.config import load_store_config
 from edge.configtree import SecretResolver
 from edge.identity import issue_token
 from edge.status import store_status
+from hq.alert_step import AlertStep
 from hq.feed_worker import FeedSettings, FeedWorker, client_publisher
 from hq.ingest import Ingester, IngestSettings
 from hq.sqlite_store import SqliteHqStore
@@ -276,6 +277,7 @@ def run_demo(
         lambda: SqliteHqStore(hq_db),
         client_publisher(ingester.client, timeout_s=5.0),
         FeedSettings(interval_s=0.5, provisional_s=5.0, settle_max_s=2.0),
+        steps=[AlertStep()],  # store alerts, as `hq run` evaluates them
     )
     chain_key = random.Random(seed).randbytes(32).hex().encode()
     sims = [

@@ -19,6 +19,7 @@ from litestar.params import PathParameter, QueryParameter
 
 from edge.config import ID_PATTERN
 from hq import feeds
+from hq.alerts import Alert, open_alerts
 from hq.status import StoreStatus, store_statuses, utc_now
 from hq.web.auth import require_chain, require_store
 from hq.web.representation import feed_response, wants_csv
@@ -91,8 +92,19 @@ class ApiV1(Controller):
         web = request.app.state.web
         scope = request.user.stores
         return store_statuses(
-            web.db, utc_now(), set(scope) if scope is not None else None, expected=web.cfg.hq.stores
+            web.db,
+            utc_now(),
+            set(scope) if scope is not None else None,
+            expected=web.cfg.hq.stores,
+            offline_after_s=web.cfg.alerts.unseen_s,
         )
+
+    @get("/alerts", sync_to_thread=True, responses={401: _ERRORS[401]})
+    def alerts(self, request: Request) -> list[Alert]:
+        """Open alerts (hq/alerts.py) of the stores in the caller's scope; the chain's
+        own (dead letters of no store) only for callers who see every store."""
+        scope = request.user.stores
+        return open_alerts(request.app.state.web.db, set(scope) if scope is not None else None)
 
     @get(
         "/stores/{store:str}/feed",

@@ -19,6 +19,7 @@ class Msg:
 
     topic: str
     payload: bytes
+    retain: bool = False  # handed over from the broker's retained copy on subscribe
 
 
 @dataclass

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.classify import ScanClassifier
 from edge.config import KioskSection
@@ -23,6 +20,7 @@ from kiosk.core.service import KioskService
 from sync import wire
 from sync.uplink import Uplink, UplinkSettings
 from tests.edge.agent_support import wait_for
+from tests.hq.mqtt_probe import retained
 from tests.support import touchpoint
 
 # ams-01 is in Amsterdam, utr-01 35 km away, rot-01 57.5 km, gro-01 145 km; nowhere-01
@@ -190,34 +188,6 @@ def test_catalog_and_stock_reach_the_store_and_the_kiosk_finds_them(
     assert kiosk.search("regenjas 1199")[1][0].product.sku == "SKU-01199"
     assert kiosk.product_page("SKU-00007").availability.here == 3
     assert kiosk.product_page("SKU-00008").availability.here is None  # no stock data
-
-
-def retained(mosquitto, prefix: str) -> dict[str, bytes]:
-    """The retained messages under `prefix/#` right now (a probe marks the end of them)."""
-    got: dict[str, bytes] = {}
-    done, subscribed = threading.Event(), threading.Event()
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="probe", protocol=mqtt.MQTTv5)
-
-    def on_message(client, userdata, msg):
-        if msg.topic == f"{prefix}/probe":
-            done.set()
-        elif msg.retain:
-            got[msg.topic] = msg.payload
-
-    c.on_message = on_message
-    c.on_subscribe = lambda *a: subscribed.set()
-    c.connect(mosquitto.host, mosquitto.port)
-    c.loop_start()
-    try:
-        c.subscribe(f"{prefix}/#", qos=1)
-        assert subscribed.wait(5)
-        # Retained messages are queued for us at subscribe time, before this one.
-        c.publish(f"{prefix}/probe", b"x", qos=1)
-        assert done.wait(10)
-    finally:
-        c.loop_stop()
-        c.disconnect()
-    return got
 
 
 def test_a_smaller_catalog_supersedes_and_clears_the_older_parts(

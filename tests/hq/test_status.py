@@ -20,8 +20,8 @@ def at(seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def register(hq, *stores: str) -> None:
-    """Registry rows for `stores` (Amsterdam, open 09-18 every day, door main)."""
+def register(hq, *stores: str, doors: str = "main") -> None:
+    """Registry rows for `stores` (Amsterdam, open 09-18 every day, `doors`)."""
     rows = [
         parse_store(
             {
@@ -29,7 +29,7 @@ def register(hq, *stores: str) -> None:
                 "name": f"Store {s}",
                 "timezone": "Europe/Amsterdam",
                 "hours": "mon-sun 09:00-18:00",
-                "doors": "main",
+                "doors": doors,
             },
             i,
         )
@@ -89,6 +89,14 @@ def test_status_of_registered_sending_expected_and_silent_stores(hq_store):
     assert (s4.expected, s4.online, s4.last_seen, s4.reported_online) == (True, False, None, None)
     assert got["s3"].registered and not got["s3"].online
 
+    # A retained state handed over when head office (re)subscribes is not news from the
+    # store: what it says is kept, but not as a sign of life.
+    assert hq_store.record_state("s2", state(False, boot="boot-1"), None)
+    assert hq_store.record_state("s5", state(True), None)
+    got = {s.store: s for s in store_statuses(db, now)}
+    assert (got["s2"].last_seen, got["s2"].reported_online) == (at(20), False)
+    assert (got["s5"].last_seen, got["s5"].online, got["s5"].reported_online) == (None, False, True)
+
     # Silence past the timeout makes a store offline although its last state said online.
     later = {s.store: s for s in store_statuses(db, T0 + timedelta(seconds=200))}
     assert later["s1"].online is False and later["s1"].reported_online is True
@@ -99,6 +107,7 @@ def test_status_of_registered_sending_expected_and_silent_stores(hq_store):
     s1 = store_statuses(db, now, {"s1"})[0]
     assert (s1.acked_through, s1.gaps, s1.missing, s1.gap_since) == (11, 0, 0, None)
     assert [s.store for s in store_statuses(db, now, {"s2", "s9"})] == ["s2"]
+    assert store_statuses(db, now, set(), expected=["s4"]) == []  # a user without stores
 
 
 def test_status_reads_device_health_recorded_before_the_migration(hq_store):

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from hq.triage import triage
 from sync import wire
+from tests.hq.storelog import Msg
 from tests.sync.payloads import DOOR, raw_batch
-
-
-@dataclass
-class Msg:
-    topic: str
-    payload: bytes
 
 
 def batch(store: str, first: int, datas: list[dict]) -> bytes:
@@ -27,6 +21,7 @@ def test_each_message_becomes_exactly_one_kind_of_write():
             Msg(wire.topic("s1", "up", "events"), batch("s1", 1, [DOOR, {"door": "m"}])),
             Msg(wire.topic("s1", "up", "state"), state),
             Msg(wire.topic("s1", "up", "state"), b""),  # a retained state being cleared
+            Msg(wire.topic("s3", "up", "state"), state, retain=True),  # the broker's copy
             Msg(wire.topic("s2", "up", "events"), batch("s1", 1, [DOOR])),  # claims s1
             Msg(wire.topic("s2", "up", "lookup"), b"{}"),
             Msg("elsewhere/x", b"junk"),
@@ -37,7 +32,10 @@ def test_each_message_becomes_exactly_one_kind_of_write():
         ("s1", 2, False),
     ]
     assert work.batches == 1 and work.invalid_events == 1
-    assert [(name, s.boot_id) for name, s in work.states] == [("s1", "boot-1")]
+    assert [(name, s.boot_id, r) for name, s, r in work.states] == [
+        ("s1", "boot-1", False),
+        ("s3", "boot-1", True),
+    ]
     reasons = {d.topic: d.reason for d in work.dead_letters}
     assert "'s1' in the payload" in reasons[wire.topic("s2", "up", "events")]
     assert "does not take 'up/lookup'" in reasons[wire.topic("s2", "up", "lookup")]

@@ -110,6 +110,9 @@ def test_access_rules_confine_each_store_to_its_own_topics(tmp_path):
             ("publishClientSend", "touchpoint/v1/+/feed/#"),
             ("subscribePattern", "touchpoint/v1/+/feed/#"),
             ("publishClientReceive", "touchpoint/v1/+/feed/#"),
+            ("publishClientSend", "touchpoint/v1/+/alerts"),
+            ("subscribePattern", "touchpoint/v1/+/alerts"),
+            ("publishClientReceive", "touchpoint/v1/+/alerts"),
         ]
     )
     for store in (A, B):
@@ -124,7 +127,9 @@ def test_access_rules_confine_each_store_to_its_own_topics(tmp_path):
         ("subscribePattern", "$share/hq/touchpoint/v1/+/up/lookup"),
     ]
     assert roles["feeds"] == [
+        ("publishClientReceive", "touchpoint/v1/+/alerts"),
         ("publishClientReceive", "touchpoint/v1/+/feed/#"),
+        ("subscribePattern", "touchpoint/v1/+/alerts"),
         ("subscribePattern", "touchpoint/v1/+/feed/#"),
     ]
 
@@ -501,16 +506,25 @@ def test_hq_subscribes_to_what_the_ingester_and_downlink_need(broker, peers):
     assert hq.publish(topic(A, "up/events"), b"forged").value == NOT_AUTHORIZED
 
 
-def test_the_feeds_user_reads_feeds_only(broker, peers):
+def test_the_feeds_user_reads_feeds_and_alerts_only(broker, peers):
     hq = online(peers, broker.peer("hq", "hq"))
     assert accepted(hq.publish(topic(A, "feed/hour"), b"feed-a", retain=True))
+    assert accepted(hq.publish(topic(A, "alerts"), b"alerts-a", retain=True))
     feeds = online(peers, broker.peer("feeds", "feeds"))
     assert feeds.subscribe("touchpoint/v1/+/feed/#")[0].value == 1
     got = feeds.next_message()
     assert (got.topic, got.payload) == (topic(A, "feed/hour"), b"feed-a")
+    assert feeds.subscribe("touchpoint/v1/+/alerts")[0].value == 1
+    got = feeds.next_message()
+    assert (got.topic, got.payload) == (topic(A, "alerts"), b"alerts-a")
     for filt in ("touchpoint/v1/+/up/#", "$share/hq/touchpoint/v1/+/up/#", topic(A, "down/#")):
         assert feeds.subscribe(filt)[0].value == NOT_AUTHORIZED, filt
     assert feeds.publish(topic(A, "feed/hour"), b"forged").value == NOT_AUTHORIZED
+    assert feeds.publish(topic(A, "alerts"), b"forged").value == NOT_AUTHORIZED
+    # A store reads neither its own alerts nor another's.
+    a = online(peers, broker.peer(A, A))
+    assert a.subscribe(topic(A, "alerts"))[0].value == NOT_AUTHORIZED
+    assert a.publish(topic(B, "alerts"), b"forged").value == NOT_AUTHORIZED
 
 
 def test_a_user_added_to_the_password_file_by_hand_gets_nothing(peers):

@@ -256,3 +256,32 @@ def test_what_no_database_can_hold_is_dead_lettered_and_ingest_goes_on(
     assert hq.alive
     reasons = sorted(d["reason"] for d in reader.dead_letters())
     assert "seq" in reasons[0] and "NUL" in reasons[1]
+
+
+def test_a_retained_state_handed_over_on_subscribe_is_not_a_sign_of_life(
+    mosquitto, hq_target, reader
+):
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="s7", protocol=mqtt.MQTTv5)
+    client.connect(mosquitto.host, mosquitto.port)
+    client.loop_start()
+
+    def send_state(outbox: int) -> None:
+        payload = wire.encode(wire.StoreState(v=1, online=True, boot_id="b", outbox=outbox))
+        client.publish(
+            wire.topic("s7", "up", "state"), payload, qos=1, retain=True
+        ).wait_for_publish(5)
+
+    send_state(3)  # before head office subscribes: the broker keeps it
+    ingester = make_ingester(mosquitto, hq_target)
+    ingester.start()
+    try:
+        wait_for(lambda: "s7" in reader.marks(), what="the retained state recorded")
+        mark = reader.marks()["s7"]
+        assert (mark.state["outbox"], mark.state_at) == (3, None)  # kept, not heard live
+        send_state(4)  # the store itself, now
+        wait_for(lambda: reader.marks()["s7"].state["outbox"] == 4, what="the live state")
+        assert reader.marks()["s7"].state_at is not None
+    finally:
+        ingester.stop()
+        client.loop_stop()
+        client.disconnect()

@@ -210,3 +210,19 @@ def test_openapi_describes_every_field_of_the_served_rows(client, shared_hq):
     assert served == set(bucket["properties"])
     feed = doc["paths"]["/api/v1/stores/{store}/feed"]["get"]
     assert {"200", "304", "400", "401", "403", "404"} <= set(feed["responses"])
+
+
+def test_open_alerts_in_scope(web_hq):
+    from datetime import UTC, datetime
+
+    from hq.alerts import evaluate
+
+    # Long after its last state, s1 is offline: head office raises an alert for it.
+    evaluate(Db(web_hq.writer), datetime(2026, 6, 2, tzinfo=UTC), expected=["s1", "s2"])
+    with TestClient(web_hq.app()) as client:
+        everything = client.get("/api/v1/alerts", headers=web_hq.bearer(web_hq.token_all)).json()
+        scoped = client.get("/api/v1/alerts", headers=web_hq.bearer(web_hq.token_s1)).json()
+        assert client.get("/api/v1/alerts").status_code == 401
+    assert {(a["store"], a["kind"]) for a in everything} >= {("s1", "offline")}
+    assert scoped and {a["store"] for a in scoped} == {"s1"}
+    assert all(a["cleared_at"] is None for a in everything)
