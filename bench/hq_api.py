@@ -19,6 +19,10 @@ JSON):
 3. paced: the same cold requests, but the clients together offer half the throughput
    measured in 1 (each waits between requests), so requests do not queue behind each
    other: the latency a request sees when the server is not saturated.
+4. cold days: a random store-month of daily buckets (31 rows), back to back.
+
+Each load also reports the server's own CPU time per request (from /proc), the figure
+that least depends on what else runs on the machine.
 """
 
 from __future__ import annotations
@@ -70,12 +74,12 @@ cookie_secure = false
 """
 
 
-def month_url(rng: random.Random, stores: int, days: int) -> str:
-    """A random store-month of hourly buckets."""
+def month_url(rng: random.Random, stores: int, days: int, period: str = "hour") -> str:
+    """A random store-month of hourly (or daily) buckets."""
     store = f"s{rng.randrange(stores):04d}"
     first = FIRST_DAY + timedelta(days=31 * rng.randrange(max(1, days // 31)))
     last = first + timedelta(days=30)
-    return f"/api/v1/stores/{store}/feed?period=hour&from={first}&to={last}"
+    return f"/api/v1/stores/{store}/feed?period={period}&from={first}&to={last}"
 
 
 class Connection:
@@ -231,6 +235,13 @@ def run_backend(name: str, tmp: Path, backend: str, db_path: str, dsn: str, args
         )
         out["paced"]["offered_per_s"] = round(out["cold"]["per_s"] / 2, 1)
         print(f"{name}: paced at half that rate: {out['paced']}", flush=True)
+        out["cold_days"] = measured(
+            process.pid,
+            load(
+                url, token, args.clients, args.seconds, lambda r: month_url(r, stores, days, "day")
+            ),
+        )
+        print(f"{name}: cold store-months of daily buckets: {out['cold_days']}", flush=True)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
