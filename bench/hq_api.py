@@ -6,8 +6,8 @@
 
 `hq_feed` is filled with `--stores` × `--days` of hourly and daily buckets by
 bench/hq_feed.py's filler, a token is made with the real account code, and the real
-`touchpoint hq serve` is started as its own process. Clients (asyncio + httpx in this
-process, so on the same 2 cores as the server) then ask for store-months of hourly
+`touchpoint hq serve` is started as its own process. Clients (asyncio, one keep-alive
+connection each, in this process: on the same 2 cores as the server) then ask for store-months of hourly
 buckets (`/api/v1/stores/{s}/feed?period=hour&from=…&to=…`, about 744 rows, 600 KB of
 JSON):
 
@@ -19,6 +19,10 @@ JSON):
 3. paced: the same cold requests, but the clients together offer half the throughput
    measured in 1 (each waits between requests), so requests do not queue behind each
    other: the latency a request sees when the server is not saturated.
+4. cold days: a random store-month of daily buckets (31 rows), back to back.
+
+Each load also reports the server's own CPU time per request (from /proc), the figure
+that least depends on what else runs on the machine.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import signal
 import subprocess
@@ -69,12 +74,44 @@ cookie_secure = false
 """
 
 
-def month_url(rng: random.Random, stores: int, days: int) -> str:
-    """A random store-month of hourly buckets."""
+def month_url(rng: random.Random, stores: int, days: int, period: str = "hour") -> str:
+    """A random store-month of hourly (or daily) buckets."""
     store = f"s{rng.randrange(stores):04d}"
     first = FIRST_DAY + timedelta(days=31 * rng.randrange(max(1, days // 31)))
     last = first + timedelta(days=30)
-    return f"/api/v1/stores/{store}/feed?period=hour&from={first}&to={last}"
+    return f"/api/v1/stores/{store}/feed?period={period}&from={first}&to={last}"
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection, read with as little client CPU as possible
+    (httpx costs more CPU per 600 KB body than the server does to send it)."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port = host, port
+        self.auth = f"Authorization: Bearer {token}\r\n"
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str, extra: str = "") -> tuple[int, dict[str, str], bytes]:
+        """Status, headers (lower-case names) and body of one GET."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.auth}{extra}\r\n".encode()
+        )
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split()[1])
+        headers = dict(
+            (k.strip().lower(), v.strip()) for k, _, v in (h.partition(":") for h in head[1:] if h)
+        )
+        body = await self.reader.readexactly(int(headers.get("content-length", 0)))
+        return status, headers, body
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
 
 
 async def load(
@@ -87,30 +124,30 @@ async def load(
     think_s: float = 0.0,
     etags: dict[str, str] | None = None,
 ) -> dict:
-    """`clients` closed loops for `seconds`; latencies and status counts."""
+    """`clients` closed loops (one connection each) for `seconds`; latencies and statuses."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as c:
-        deadline = time.perf_counter() + seconds
+    host, port = url.removeprefix("http://").split(":")
+    deadline = time.perf_counter() + seconds
 
-        async def client(i: int) -> None:
-            rng = random.Random(i)
-            await asyncio.sleep(rng.random() * think_s)  # do not start in step
-            while time.perf_counter() < deadline:
-                path = pick(rng)
-                extra = {"If-None-Match": etags[path]} if etags else {}
-                t = time.perf_counter()
-                r = await c.get(path, headers=extra)
-                latencies.append(time.perf_counter() - t)
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-                if think_s:
-                    await asyncio.sleep(think_s * (0.5 + rng.random()))
+    async def client(i: int) -> None:
+        rng = random.Random(i)
+        conn = Connection(host, int(port), token)
+        await asyncio.sleep(rng.random() * think_s)  # do not start in step
+        while time.perf_counter() < deadline:
+            path = pick(rng)
+            extra = f"If-None-Match: {etags[path]}\r\n" if etags else ""
+            t = time.perf_counter()
+            status, _, _ = await conn.get(path, extra)
+            latencies.append(time.perf_counter() - t)
+            statuses[status] = statuses.get(status, 0) + 1
+            if think_s:
+                await asyncio.sleep(think_s * (0.5 + rng.random()))
+        await conn.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client(i) for i in range(clients)))
-        took = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    took = time.perf_counter() - started
     return {
         "requests": len(latencies),
         "per_s": round(len(latencies) / took, 1),
@@ -147,6 +184,20 @@ def serve(
     raise SystemExit("hq serve did not start")
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pid: int, run) -> dict:
+    """Run a load; its figures plus the server's CPU milliseconds per request."""
+    before = cpu_s(pid)
+    out = asyncio.run(run)
+    out["server_cpu_ms_per_request"] = round(1000 * (cpu_s(pid) - before) / out["requests"], 2)
+    return out
+
+
 def run_backend(name: str, tmp: Path, backend: str, db_path: str, dsn: str, args) -> dict:
     """Fill, serve, load; the figures of one backend."""
     store = SqliteHqStore(Path(db_path)) if backend == "sqlite" else PgHqStore(dsn)
@@ -164,7 +215,7 @@ def run_backend(name: str, tmp: Path, backend: str, db_path: str, dsn: str, args
             return month_url(rng, stores, days)
 
         asyncio.run(load(url, token, args.clients, 3, pick))  # warm-up
-        out["cold"] = asyncio.run(load(url, token, args.clients, args.seconds, pick))
+        out["cold"] = measured(process.pid, load(url, token, args.clients, args.seconds, pick))
         print(f"{name}: cold store-months, {args.clients} clients: {out['cold']}", flush=True)
         rng = random.Random(99)
         paths = [month_url(rng, stores, days) for _ in range(64)]
@@ -172,17 +223,25 @@ def run_backend(name: str, tmp: Path, backend: str, db_path: str, dsn: str, args
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
             for path in paths:
                 etags[path] = c.get(path).headers["etag"]
-        out["revalidate"] = asyncio.run(
-            load(url, token, args.clients, args.seconds, lambda r: r.choice(paths), etags=etags)
+        out["revalidate"] = measured(
+            process.pid,
+            load(url, token, args.clients, args.seconds, lambda r: r.choice(paths), etags=etags),
         )
         print(f"{name}: If-None-Match, {args.clients} clients: {out['revalidate']}", flush=True)
         # Half the saturated rate, spread over the clients: think time per client.
         think = args.clients / (out["cold"]["per_s"] / 2)
-        out["paced"] = asyncio.run(
-            load(url, token, args.clients, args.seconds, pick, think_s=think)
+        out["paced"] = measured(
+            process.pid, load(url, token, args.clients, args.seconds, pick, think_s=think)
         )
         out["paced"]["offered_per_s"] = round(out["cold"]["per_s"] / 2, 1)
         print(f"{name}: paced at half that rate: {out['paced']}", flush=True)
+        out["cold_days"] = measured(
+            process.pid,
+            load(
+                url, token, args.clients, args.seconds, lambda r: month_url(r, stores, days, "day")
+            ),
+        )
+        print(f"{name}: cold store-months of daily buckets: {out['cold_days']}", flush=True)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)

@@ -203,6 +203,12 @@ class WebSection(Section, kw_only=True):
     dashboard_refresh_s: Annotated[
         int, described("the dashboard pages poll for new figures this often", ge=2, le=600)
     ] = 10
+    trusted_proxy: Annotated[
+        str,
+        described(
+            "address of the reverse proxy whose X-Forwarded-For names the client; empty = none"
+        ),
+    ] = ""
 
 
 class AlertsSection(Section, kw_only=True):

@@ -165,6 +165,29 @@ def _write(path: Path, content: msgspec.Struct) -> None:
     write_private(path, msgspec.json.format(msgspec.json.encode(content), indent=1) + b"\n")
 
 
+_FIELD = {UsersFile: "users", TokensFile: "tokens"}
+
+
+def _put(path: Path, kind: type, record: User | Token) -> None:
+    """Add `record` to a file, replacing the one of the same name."""
+    data = _read(path, kind)
+    field = _FIELD[kind]
+    setattr(data, field, [r for r in getattr(data, field) if r.name != record.name] + [record])
+    _write(path, data)
+
+
+def _drop(path: Path, kind: type, name: str) -> None:
+    """Delete the record called `name` (AccountError when there is none)."""
+    data = _read(path, kind)
+    field = _FIELD[kind]
+    records = getattr(data, field)
+    kept = [r for r in records if r.name != name]
+    if len(kept) == len(records):
+        raise AccountError(f"no {field[:-1]} {name!r} in {path}")
+    setattr(data, field, kept)
+    _write(path, data)
+
+
 def add_user(path: Path, name: str, password: str, stores: list[str] | None) -> User:
     """Add or replace a user with a fresh salt; returns the stored record."""
     check_name(name)
@@ -174,20 +197,13 @@ def add_user(path: Path, name: str, password: str, stores: list[str] | None) -> 
     user = User(
         name=name, salt=salt.hex(), hash=scrypt(password, salt).hex(), stores=stores, created=_now()
     )
-    data = _read(path, UsersFile)
-    data.users = [u for u in data.users if u.name != name] + [user]
-    _write(path, data)
+    _put(path, UsersFile, user)
     return user
 
 
 def remove_user(path: Path, name: str) -> None:
     """Delete a user (AccountError when there is none of that name)."""
-    data = _read(path, UsersFile)
-    kept = [u for u in data.users if u.name != name]
-    if len(kept) == len(data.users):
-        raise AccountError(f"no user {name!r} in {path}")
-    data.users = kept
-    _write(path, data)
+    _drop(path, UsersFile, name)
 
 
 def list_users(path: Path) -> list[User]:
@@ -199,21 +215,17 @@ def add_token(path: Path, name: str, stores: list[str] | None) -> str:
     """Make a new token under `name` (replacing one of that name); returns it, once."""
     check_name(name)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    data = _read(path, TokensFile)
-    record = Token(name=name, sha256=token_digest(token), stores=stores, created=_now())
-    data.tokens = [t for t in data.tokens if t.name != name] + [record]
-    _write(path, data)
+    _put(
+        path,
+        TokensFile,
+        Token(name=name, sha256=token_digest(token), stores=stores, created=_now()),
+    )
     return token
 
 
 def remove_token(path: Path, name: str) -> None:
     """Revoke a token by name."""
-    data = _read(path, TokensFile)
-    kept = [t for t in data.tokens if t.name != name]
-    if len(kept) == len(data.tokens):
-        raise AccountError(f"no token {name!r} in {path}")
-    data.tokens = kept
-    _write(path, data)
+    _drop(path, TokensFile, name)
 
 
 def list_tokens(path: Path) -> list[Token]:

@@ -9,7 +9,7 @@ is 403 for anyone limited to some stores. Field names and meanings are those of
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get
@@ -19,9 +19,11 @@ from litestar.params import PathParameter, QueryParameter
 
 from edge.config import ID_PATTERN
 from hq import feeds
+from hq.alerts import Alert, open_alerts
 from hq.status import StoreStatus, store_statuses, utc_now
 from hq.web.auth import require_chain, require_store
 from hq.web.representation import feed_response, wants_csv
+from hq.web.schemas import FeedBucket
 
 # Far enough for any real feed, near enough that local-day arithmetic never overflows.
 EARLIEST, LATEST = date(2000, 1, 1), date(2199, 12, 31)
@@ -90,8 +92,19 @@ class ApiV1(Controller):
         web = request.app.state.web
         scope = request.user.stores
         return store_statuses(
-            web.db, utc_now(), set(scope) if scope is not None else None, expected=web.cfg.hq.stores
+            web.db,
+            utc_now(),
+            set(scope) if scope is not None else None,
+            expected=web.cfg.hq.stores,
+            offline_after_s=web.cfg.alerts.unseen_s,
         )
+
+    @get("/alerts", sync_to_thread=True, responses={401: _ERRORS[401]})
+    def alerts(self, request: Request) -> list[Alert]:
+        """Open alerts (hq/alerts.py) of the stores in the caller's scope; the chain's
+        own (dead letters of no store) only for callers who see every store."""
+        scope = request.user.stores
+        return open_alerts(request.app.state.web.db, set(scope) if scope is not None else None)
 
     @get(
         "/stores/{store:str}/feed",
@@ -109,7 +122,7 @@ class ApiV1(Controller):
         first: From = None,
         to: To = None,
         format: Format = None,
-    ) -> Response[list[dict[str, Any]]]:
+    ) -> Response[list[FeedBucket]]:
         """A store's buckets for local days `from`..`to`: JSON rows or CSV, with an ETag."""
         require_store(request.user, store)
         lo, hi = _days(request, first, to, period, "store")
@@ -120,7 +133,7 @@ class ApiV1(Controller):
             request,
             ("store", store, period, lo, hi),
             period,
-            feeds.feed_versions(db, store, period, lo, hi),
+            feeds.feed_signature(db, store, period, lo, hi),
             lambda: feeds.store_feed(db, store, period, lo, hi),
             wants_csv(request, format),
         )
@@ -133,7 +146,7 @@ class ApiV1(Controller):
         first: From = None,
         to: To = None,
         format: Format = None,
-    ) -> Response[list[dict[str, Any]]]:
+    ) -> Response[list[FeedBucket]]:
         """The chain roll-up over every store (403 for callers limited to some stores)."""
         require_chain(request.user)
         lo, hi = _days(request, first, to, period, "chain")
@@ -142,7 +155,7 @@ class ApiV1(Controller):
             request,
             ("chain", period, lo, hi),
             period,
-            feeds.feed_versions(db, None, period, lo, hi),
+            feeds.feed_signature(db, None, period, lo, hi),
             lambda: feeds.chain_feed(db, period, lo, hi),
             wants_csv(request, format),
         )

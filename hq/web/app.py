@@ -169,6 +169,8 @@ def create_app(
             HTTPException: _http_error,
             StoreUnavailable: _unavailable,
         },
+        # Forms are small and the API reads only: nothing needs a large request body.
+        request_max_body_size=64 * 1024,
         on_startup=list(on_startup),
         on_shutdown=list(on_shutdown),
     )

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import threading
 import time
@@ -31,6 +32,7 @@ from litestar.middleware.authentication import (
 
 from hq.web.accounts import Principal
 
+log = logging.getLogger("hq.web")
 SESSION_COOKIE = "tp_session"
 # Paths served to anyone: the health check, the login page and its static files.
 PUBLIC_PATHS = ["^/health$", "^/login$", "^/static/"]
@@ -145,6 +147,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
                 raise NotAuthorizedException("use Authorization: Bearer <token>")
             principal = web.accounts.check_token(token.strip())
             if principal is None:
+                log.warning("unknown bearer token from %s", client_address(connection))
                 raise NotAuthorizedException("unknown or revoked token")
             return AuthenticationResult(principal, "token")
         cookie = connection.cookies.get(SESSION_COOKIE)

@@ -7,12 +7,23 @@ import contextlib
 import getpass
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from edge.configtree import SecretResolver
 from edge.daemon import config_option, configure_logging, log_level_option
+from hq.web.accounts import (
+    AccountError,
+    add_token,
+    add_user,
+    list_tokens,
+    list_users,
+    parse_stores,
+    remove_token,
+    remove_user,
+)
 
 STORES_HELP = "Comma-separated store ids this one may see; omit for every store and the chain."
 
@@ -29,15 +40,6 @@ def _files(config: Path):
 def _fail(exc: Exception) -> None:
     click.echo(f"error: {exc}", err=True)
     raise SystemExit(2)
-
-
-def _stores(text: str | None):
-    from hq.web.accounts import AccountError, parse_stores
-
-    try:
-        return parse_stores(text)
-    except AccountError as exc:
-        _fail(exc)
 
 
 def _lifespan_notifier():
@@ -79,7 +81,6 @@ def serve(config: Path, host: str | None, port: int | None, log_level: str) -> N
 
     from hq.backends import open_hq_reader
     from hq.storage import StoreUnavailable
-    from hq.web.accounts import AccountError
     from hq.web.app import create_app
 
     configure_logging(log_level)
@@ -110,11 +111,38 @@ def serve(config: Path, host: str | None, port: int | None, log_level: str) -> N
             host=host or w.host,
             port=port or w.port,
             log_level=log_level,
-            proxy_headers=False,
+            proxy_headers=bool(w.trusted_proxy),
+            forwarded_allow_ips=w.trusted_proxy or None,
             server_header=False,
         )
     finally:
         reader.close()
+
+
+@contextlib.contextmanager
+def _person_errors() -> Iterator[None]:
+    """A person's mistake (bad name, unknown user, unreadable file): its reason, exit 2."""
+    try:
+        yield
+    except (AccountError, OSError) as exc:
+        _fail(exc)
+
+
+def _print(kind: str, records: list) -> None:
+    for r in records:
+        click.echo(json.dumps({kind: r.name, "stores": r.stores, "created": r.created}))
+
+
+def _read_password(password_file: Path | None) -> str:
+    if password_file is not None:
+        lines = password_file.read_text().splitlines()
+        return lines[0] if lines else ""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != password:
+        raise AccountError("the passwords differ")
+    return password
 
 
 @click.group("user")
@@ -130,28 +158,14 @@ def user_group() -> None:
     "--password-file",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Read the password from this file (first line); else it is asked for.",
+    help="Read the password from this file (first line); else from stdin, or asked for.",
 )
 def user_add(config: Path, name: str, stores: str | None, password_file: Path | None) -> None:
     """Add a user, or set a new password and scope for one."""
-    from hq.web.accounts import AccountError, add_user
-
     _, users, _ = _files(config)
-    scope = _stores(stores)
-    try:
-        if password_file is not None:
-            password = (
-                password_file.read_text().splitlines()[0] if password_file.stat().st_size else ""
-            )
-        elif sys.stdin.isatty():
-            password = getpass.getpass("password: ")
-            if getpass.getpass("again: ") != password:
-                raise AccountError("the passwords differ")
-        else:
-            password = sys.stdin.readline().rstrip("\r\n")
-        add_user(users, name, password, scope)
-    except (AccountError, OSError) as exc:
-        _fail(exc)
+    with _person_errors():
+        scope = parse_stores(stores)
+        add_user(users, name, _read_password(password_file), scope)
     click.echo(json.dumps({"user": name, "stores": scope, "file": str(users)}))
 
 
@@ -159,14 +173,8 @@ def user_add(config: Path, name: str, stores: str | None, password_file: Path | 
 @config_option("HQ")
 def user_list(config: Path) -> None:
     """List the users and their store scopes (JSON lines)."""
-    from hq.web.accounts import AccountError, list_users
-
-    _, users, _ = _files(config)
-    try:
-        for u in list_users(users):
-            click.echo(json.dumps({"user": u.name, "stores": u.stores, "created": u.created}))
-    except AccountError as exc:
-        _fail(exc)
+    with _person_errors():
+        _print("user", list_users(_files(config)[1]))
 
 
 @user_group.command("remove")
@@ -174,13 +182,8 @@ def user_list(config: Path) -> None:
 @click.argument("name")
 def user_remove(config: Path, name: str) -> None:
     """Remove a user; their sessions end at their next request."""
-    from hq.web.accounts import AccountError, remove_user
-
-    _, users, _ = _files(config)
-    try:
-        remove_user(users, name)
-    except AccountError as exc:
-        _fail(exc)
+    with _person_errors():
+        remove_user(_files(config)[1], name)
 
 
 @click.group("token")
@@ -194,28 +197,16 @@ def token_group() -> None:
 @click.option("--stores", default=None, help=STORES_HELP)
 def token_add(config: Path, name: str, stores: str | None) -> None:
     """Make a token for an API client and print it once (it is not stored)."""
-    from hq.web.accounts import AccountError, add_token
-
-    _, _, tokens = _files(config)
-    scope = _stores(stores)
-    try:
-        click.echo(add_token(tokens, name, scope))
-    except AccountError as exc:
-        _fail(exc)
+    with _person_errors():
+        click.echo(add_token(_files(config)[2], name, parse_stores(stores)))
 
 
 @token_group.command("list")
 @config_option("HQ")
 def token_list(config: Path) -> None:
     """List the tokens' names and scopes (JSON lines)."""
-    from hq.web.accounts import AccountError, list_tokens
-
-    _, _, tokens = _files(config)
-    try:
-        for t in list_tokens(tokens):
-            click.echo(json.dumps({"token": t.name, "stores": t.stores, "created": t.created}))
-    except AccountError as exc:
-        _fail(exc)
+    with _person_errors():
+        _print("token", list_tokens(_files(config)[2]))
 
 
 @token_group.command("remove")
@@ -223,10 +214,5 @@ def token_list(config: Path) -> None:
 @click.argument("name")
 def token_remove(config: Path, name: str) -> None:
     """Revoke a token by name."""
-    from hq.web.accounts import AccountError, remove_token
-
-    _, _, tokens = _files(config)
-    try:
-        remove_token(tokens, name)
-    except AccountError as exc:
-        _fail(exc)
+    with _person_errors():
+        remove_token(_files(config)[2], name)

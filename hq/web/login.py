@@ -7,6 +7,7 @@ always starts a new session (no fixation) and redirects only to a local path.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -19,6 +20,8 @@ from litestar.response import Redirect, Template
 
 from hq.web.auth import SESSION_COOKIE, client_address
 from hq.web.i18n import LANG_COOKIE
+
+log = logging.getLogger("hq.web")
 
 TEXT = {
     "en": {
@@ -105,11 +108,15 @@ def login(
     address = client_address(request)
     wait = web.limiter.retry_after(data.username, address)
     if wait:
+        log.warning(
+            "login of %r from %s refused: rate limited for %d s", data.username, address, wait
+        )
         page = _page(request, 429, t["limited"].format(s=wait), next=safe_next(data.next))
         page.headers["Retry-After"] = str(wait)
         return page
     principal = web.accounts.check_password(data.username, data.password)
     if principal is None:
+        log.warning("failed login of %r from %s", data.username, address)
         web.limiter.failed(data.username, address)
         return _page(request, 401, t["wrong"], next=safe_next(data.next))
     web.limiter.succeeded(data.username, address)

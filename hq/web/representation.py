@@ -3,12 +3,12 @@ small cache of encoded bodies.
 
 The rows are `hq/feeds.py`'s, unchanged, so the API, `touchpoint hq feed` and the MQTT
 feed topics agree field for field. The ETag is a hash of what the rows' content
-depends on: each bucket's (store, start, revision) (`feeds.feed_versions`, a cheap
-read of three columns), the period and the representation. A bucket's revision goes
+depends on: each bucket's (store, start, revision) (`feeds.feed_signature`, three
+columns joined by the database), the period and the representation. A bucket's revision goes
 up whenever any of its figures changes, and a bucket that appears or disappears
 changes the set, so an unchanged ETag means unchanged data.
 
-The versions are read *before* the rows, so a body is never older than its ETag (at
+The signature is read *before* the rows, so a body is never older than its ETag (at
 worst newer, and then the next request simply gets it again). A client polling with
 `If-None-Match` costs only that small read; a body already encoded for the same ETag
 is served from the cache without reading and deriving the rows again.
@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -43,10 +43,9 @@ def wants_csv(request: Request, fmt: str | None) -> bool:
     return request.accept.best_match([JSON, CSV], default=JSON) == CSV
 
 
-def etag(versions: Sequence[Sequence[Any]], period: str, media_type: str) -> str:
+def etag(signature: str, period: str, media_type: str) -> str:
     """The strong ETag of a feed: its buckets' (store, start, revision), period, media type."""
-    h = hashlib.sha256(f"{media_type}|{period}".encode())
-    h.update("".join(f"\n{s}|{t}|{r}" for s, t, r in versions).encode())
+    h = hashlib.sha256(f"{media_type}|{period}|{signature}".encode())
     return f'"{h.hexdigest()[:32]}"'
 
 
@@ -96,16 +95,16 @@ def feed_response(
     request: Request,
     key: tuple,
     period: str,
-    versions: Sequence[Sequence[Any]],
+    signature: str,
     rows: Callable[[], list[dict[str, Any]]],
     csv: bool,
 ) -> Response:
     """200 with the rows as JSON or CSV and their ETag, or 304 when the client has them.
 
-    `versions` must have been read before `rows()` runs (see the module docstring).
+    `signature` must have been read before `rows()` runs (see the module docstring).
     """
     media_type = CSV if csv else JSON
-    tag = etag(versions, period, media_type)
+    tag = etag(signature, period, media_type)
     headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL, "Vary": VARY}
     if matches(request.headers.get("if-none-match"), tag):
         return Response(content=b"", status_code=304, headers=headers)

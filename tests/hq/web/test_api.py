@@ -196,3 +196,33 @@ def test_security_headers_on_every_response(client, shared_hq):
         assert h["content-security-policy"].startswith("default-src 'self'")
         assert (h["x-frame-options"], h["x-content-type-options"]) == ("DENY", "nosniff")
         assert h["referrer-policy"] == "same-origin"
+
+
+def test_openapi_describes_every_field_of_the_served_rows(client, shared_hq):
+    auth = shared_hq.bearer(shared_hq.token_all)
+    doc = client.get("/schema/openapi.json", headers=auth).json()
+    bucket = doc["components"]["schemas"]["FeedBucket"]
+    served: set[str] = set()
+    for url in (FEED, f"{FEED}&period=hour", CHAIN, f"{CHAIN}&period=hour"):
+        for row in client.get(url, headers=auth).json():
+            assert set(bucket["required"]) <= set(row), url
+            served |= set(row)
+    assert served == set(bucket["properties"])
+    feed = doc["paths"]["/api/v1/stores/{store}/feed"]["get"]
+    assert {"200", "304", "400", "401", "403", "404"} <= set(feed["responses"])
+
+
+def test_open_alerts_in_scope(web_hq):
+    from datetime import UTC, datetime
+
+    from hq.alerts import evaluate
+
+    # Long after its last state, s1 is offline: head office raises an alert for it.
+    evaluate(Db(web_hq.writer), datetime(2026, 6, 2, tzinfo=UTC), expected=["s1", "s2"])
+    with TestClient(web_hq.app()) as client:
+        everything = client.get("/api/v1/alerts", headers=web_hq.bearer(web_hq.token_all)).json()
+        scoped = client.get("/api/v1/alerts", headers=web_hq.bearer(web_hq.token_s1)).json()
+        assert client.get("/api/v1/alerts").status_code == 401
+    assert {(a["store"], a["kind"]) for a in everything} >= {("s1", "offline")}
+    assert scoped and {a["store"] for a in scoped} == {"s1"}
+    assert all(a["cleared_at"] is None for a in everything)

@@ -12,12 +12,15 @@ from hq.web.auth import SESSION_COOKIE, LoginLimiter, Sessions
 from tests.hq.web.support import DAY, PASSWORD
 
 
-def login(client: TestClient, user: str, password: str = PASSWORD, next_: str = "/"):
-    """GET the form, POST it back with its CSRF token; the response, not followed."""
-    page = client.get("/login")
+def login(
+    client: TestClient, user: str, password: str = PASSWORD, next_: str = "/", lang: str = "en"
+):
+    """GET the form, POST it back (to its action) with its CSRF token; not followed."""
+    page = client.get(f"/login?lang={lang}")
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
     form = {"username": user, "password": password, "next": next_, "_csrf_token": token}
-    return client.post("/login", data=form, follow_redirects=False)
+    return client.post(action, data=form, follow_redirects=False)
 
 
 def test_a_page_without_a_session_redirects_to_login(sqlite_client):
@@ -60,11 +63,14 @@ def test_login_and_logout_need_the_csrf_token(sqlite_client):
     assert sqlite_client.get("/").status_code == 200  # still logged in
 
 
-def test_wrong_password_unknown_user_and_foreign_next(sqlite_client):
+def test_wrong_password_unknown_user_and_foreign_next(sqlite_client, caplog):
     r = login(sqlite_client, "anna", "wrong password")
+    assert "failed login of 'anna'" in caplog.text and "wrong password" not in caplog.text
     assert r.status_code == 401 and "Wrong user name or password" in r.text
     assert SESSION_COOKIE not in r.headers.get("set-cookie", "")
     assert login(sqlite_client, "nobody").status_code == 401
+    dutch = login(sqlite_client, "anna", "fout", lang="nl")
+    assert dutch.status_code == 401 and "Onjuiste gebruikersnaam" in dutch.text
     for foreign in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
         assert login(sqlite_client, "anna", next_=foreign).headers["location"] == "/"
 
