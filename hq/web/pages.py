@@ -47,7 +47,9 @@ def _cards(request: Request, now: datetime, only: set[str] | None = None):
     stores = set(scope) if scope is not None else None
     if only is not None:
         stores = only if stores is None else stores & only
-    statuses = store_statuses(web.db, now, stores, expected=web.cfg.hq.stores)
+    statuses = store_statuses(
+        web.db, now, stores, expected=web.cfg.hq.stores, offline_after_s=web.cfg.alerts.unseen_s
+    )
     return store_days(web.db, now, statuses, open_alerts(web.db, stores))
 
 
