@@ -65,7 +65,7 @@ def timed(runs: int, build) -> dict:
     return {
         "p50_ms": round(p(ms, 0.5), 1),
         "p95_ms": round(p(ms, 0.95), 1),
-        "html_kb": size // 1024,
+        "kb": size // 1024,
     }
 
 
@@ -94,6 +94,7 @@ def pages(db: Db, now: datetime, runs: int) -> dict:
 
     return {
         "overview": timed(runs, overview),
+        "overview_refresh_json": timed(runs, overview_refresh),
         "store": timed(runs, store),
         "chain": timed(runs, chain),
     }
