@@ -31,6 +31,8 @@ def test_a_page_without_a_session_redirects_to_login(sqlite_client):
     page = sqlite_client.get("/login")
     assert page.status_code == 200 and 'type="password"' in page.text
     assert sqlite_client.get("/login?lang=nl").text.count("Wachtwoord") == 1
+    hostile = sqlite_client.get('/login?next=/"><script>alert(1)</script>').text
+    assert "<script>" not in hostile and "&lt;script&gt;" in hostile
 
 
 def test_login_session_for_pages_and_api_then_logout(sqlite_client):
