@@ -58,6 +58,7 @@ bench: venv
 	$(BIN)/python bench/sync_drain.py
 	$(BIN)/python bench/hq_import.py
 	$(BIN)/python bench/hq_feed.py
+	$(BIN)/python bench/hq_alerts.py
 	$(BIN)/python bench/kiosk_search.py
 	$(BIN)/python bench/hq_publish.py --stores 6
 

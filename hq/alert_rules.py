@@ -84,19 +84,23 @@ def status_conditions(st: StoreStatus, rules: AlertRules) -> list[Condition]:
     return out
 
 
+def doors_judged(reg: Registry, now: datetime, rules: AlertRules) -> bool:
+    """Whether a store's doors can be judged at `now`: it has doors and has been open
+    (in its current opening interval) for at least `door_silent_min`."""
+    if not reg.doors:
+        return False
+    local = now.astimezone(reg.tz)
+    opened = reg.hours.opened_at(local)
+    return opened is not None and local - opened >= timedelta(minutes=rules.door_silent_min)
+
+
 def silent_doors(
-    store: str, reg: Registry, counted: Collection[str], now: datetime, rules: AlertRules
+    store: str, reg: Registry, counted: Collection[str], rules: AlertRules
 ) -> list[Condition]:
     """Registry doors without a count (`counted`: doors with one) in the last silent period.
 
-    The caller passes only online stores, and the doors counted within the last
-    `door_silent_min`. Judged only once the store has been open for that long.
+    For an online store whose doors are judged now (`doors_judged`).
     """
-    local = now.astimezone(reg.tz)
-    opened = reg.hours.opened_at(local)
-    window = timedelta(minutes=rules.door_silent_min)
-    if opened is None or local - opened < window:
-        return []
     return [
         Condition(
             store,
