@@ -62,6 +62,11 @@ class Registry:
     doors: tuple[str, ...]
 
 
+def counted(n: int, thing: str) -> str:
+    """'1 gap', '2 gaps'."""
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
 def status_conditions(st: StoreStatus, rules: AlertRules) -> list[Condition]:
     """The offline and gap conditions of one store's status."""
     out = []
@@ -77,8 +82,8 @@ def status_conditions(st: StoreStatus, rules: AlertRules) -> list[Condition]:
                 st.store,
                 "gap",
                 "",
-                f"{st.missing} events missing above seq {st.acked_through}"
-                f" ({st.gaps} gaps), open since {st.gap_since}",
+                f"{counted(st.missing, 'event')} missing above seq {st.acked_through}"
+                f" ({counted(st.gaps, 'gap')}), open since {st.gap_since}",
             )
         )
     return out
@@ -148,5 +153,6 @@ def dead_letter_condition(store: str, count: int, last_at: str, rules: AlertRule
         store,
         "dead_letters",
         "",
-        f"{count} dead letters in the last {rules.dead_letter_min:g} minutes, last {last_at}",
+        f"{counted(count, 'dead letter')} in the last {rules.dead_letter_min:g} minutes,"
+        f" last {last_at}",
     )
