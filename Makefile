@@ -60,6 +60,8 @@ bench: venv
 	$(BIN)/python bench/hq_import.py
 	$(BIN)/python bench/hq_feed.py
 	$(BIN)/python bench/hq_api.py
+	$(BIN)/python bench/hq_alerts.py
+	$(BIN)/python bench/hq_pages.py
 	$(BIN)/python bench/kiosk_search.py
 	$(BIN)/python bench/hq_publish.py --stores 6
 

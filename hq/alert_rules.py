@@ -62,6 +62,11 @@ class Registry:
     doors: tuple[str, ...]
 
 
+def counted(n: int, thing: str) -> str:
+    """'1 gap', '2 gaps'."""
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
 def status_conditions(st: StoreStatus, rules: AlertRules) -> list[Condition]:
     """The offline and gap conditions of one store's status."""
     out = []
@@ -77,26 +82,30 @@ def status_conditions(st: StoreStatus, rules: AlertRules) -> list[Condition]:
                 st.store,
                 "gap",
                 "",
-                f"{st.missing} events missing above seq {st.acked_through}"
-                f" ({st.gaps} gaps), open since {st.gap_since}",
+                f"{counted(st.missing, 'event')} missing above seq {st.acked_through}"
+                f" ({counted(st.gaps, 'gap')}), open since {st.gap_since}",
             )
         )
     return out
 
 
+def doors_judged(reg: Registry, now: datetime, rules: AlertRules) -> bool:
+    """Whether a store's doors can be judged at `now`: it has doors and has been open
+    (in its current opening interval) for at least `door_silent_min`."""
+    if not reg.doors:
+        return False
+    local = now.astimezone(reg.tz)
+    opened = reg.hours.opened_at(local)
+    return opened is not None and local - opened >= timedelta(minutes=rules.door_silent_min)
+
+
 def silent_doors(
-    store: str, reg: Registry, counted: Collection[str], now: datetime, rules: AlertRules
+    store: str, reg: Registry, counted: Collection[str], rules: AlertRules
 ) -> list[Condition]:
     """Registry doors without a count (`counted`: doors with one) in the last silent period.
 
-    The caller passes only online stores, and the doors counted within the last
-    `door_silent_min`. Judged only once the store has been open for that long.
+    For an online store whose doors are judged now (`doors_judged`).
     """
-    local = now.astimezone(reg.tz)
-    opened = reg.hours.opened_at(local)
-    window = timedelta(minutes=rules.door_silent_min)
-    if opened is None or local - opened < window:
-        return []
     return [
         Condition(
             store,
@@ -144,5 +153,6 @@ def dead_letter_condition(store: str, count: int, last_at: str, rules: AlertRule
         store,
         "dead_letters",
         "",
-        f"{count} dead letters in the last {rules.dead_letter_min:g} minutes, last {last_at}",
+        f"{counted(count, 'dead letter')} in the last {rules.dead_letter_min:g} minutes,"
+        f" last {last_at}",
     )

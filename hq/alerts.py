@@ -29,6 +29,7 @@ from hq.alert_rules import (
     Condition,
     Registry,
     dead_letter_condition,
+    doors_judged,
     imbalance,
     last_closed_day,
     silent_doors,
@@ -104,32 +105,60 @@ def conditions(
     db: Db, now: datetime, rules: AlertRules, statuses: list[StoreStatus]
 ) -> list[Condition]:
     """Every condition holding at `now`."""
-    found = [c for st in statuses for c in status_conditions(st, rules)]
     registry = _registry(db)
-    closed: dict[date, list[str]] = {}  # last closed day -> stores
-    since = format_ts(now - timedelta(minutes=rules.door_silent_min))
+    return [
+        *(c for st in statuses for c in status_conditions(st, rules)),
+        *_door_conditions(db, now, rules, statuses, registry),
+        *_imbalance_conditions(db, now, rules, statuses, registry),
+        *_dead_letter_conditions(db, now, rules),
+    ]
+
+
+def _door_conditions(
+    db: Db, now: datetime, rules: AlertRules, statuses: list[StoreStatus], registry: dict
+) -> list[Condition]:
+    """Silent doors of online registered stores open long enough to judge."""
+    judged = [
+        st.store
+        for st in statuses
+        if st.online and st.store in registry and doors_judged(registry[st.store], now, rules)
+    ]
+    counted = _counted_doors(db, judged, format_ts(now - timedelta(minutes=rules.door_silent_min)))
+    return [
+        c
+        for store in judged
+        for c in silent_doors(store, registry[store], counted.get(store, set()), rules)
+    ]
+
+
+def _imbalance_conditions(
+    db: Db, now: datetime, rules: AlertRules, statuses: list[StoreStatus], registry: dict
+) -> list[Condition]:
+    """Imbalanced last closed days of registered stores (one query per distinct day)."""
+    closed: dict[date, list[str]] = {}
     for st in statuses:
-        reg = registry.get(st.store)
-        if reg is None:
-            continue  # no hours or doors known: nothing to judge a door or a day by
-        if st.online and reg.doors:
-            found += silent_doors(st.store, reg, _counted_doors(db, st.store, since), now, rules)
-        day = last_closed_day(reg, now, rules)
-        if day is not None:
+        if st.store in registry and (day := last_closed_day(registry[st.store], now, rules)):
             closed.setdefault(day, []).append(st.store)
+    found = []
     for day, stores in closed.items():
         crossings = _day_crossings(db, day.isoformat())
         for store in stores:
             if c := imbalance(store, day, *crossings.get(store, (0, 0)), rules):
                 found.append(c)
-    since = format_ts(now - timedelta(minutes=rules.dead_letter_min))
-    for store, count, last in db.q(
-        "SELECT coalesce(store, ?), count(*), max(received_at) FROM hq_dead_letters"
-        " WHERE received_at >= ? GROUP BY 1",
-        (CHAIN, since),
-    ):
-        found.append(dead_letter_condition(store, int(count), last, rules))
     return found
+
+
+def _dead_letter_conditions(db: Db, now: datetime, rules: AlertRules) -> list[Condition]:
+    """Stores (or `_chain`) with dead letters within the window."""
+    since = format_ts(now - timedelta(minutes=rules.dead_letter_min))
+    return [
+        dead_letter_condition(store, int(count), last, rules)
+        for store, count, last in db.q(
+            "SELECT coalesce(store, ?), count(*), max(received_at) FROM hq_dead_letters"
+            " WHERE received_at >= ? GROUP BY 1",
+            (CHAIN, since),
+        )
+    ]
 
 
 def reconcile(db: Db, holding: list[Condition], at: str) -> Evaluation:
@@ -196,15 +225,19 @@ def _registry(db: Db) -> dict[str, Registry]:
     }
 
 
-def _counted_doors(db: Db, store: str, since: str) -> set[str]:
-    """Doors of the store with a valid door.count stamped at or after `since`."""
-    # DISTINCT: a door's counts repeat a handful of payloads, so few are decoded.
-    rows = db.q(
-        "SELECT DISTINCT data FROM hq_events WHERE type = 'door.count' AND store = ?"
-        " AND ts >= ? AND error IS NULL",
-        (store, since),
-    )
-    return {json.loads(data)["door"] for (data,) in rows}
+def _counted_doors(db: Db, stores: list[str], since: str) -> dict[str, set[str]]:
+    """store -> doors with a valid door.count stamped at or after `since` (a query per 500)."""
+    out: dict[str, set[str]] = {}
+    for i in range(0, len(stores), 500):
+        chunk = stores[i : i + 500]
+        # DISTINCT: a door's counts repeat a handful of payloads, so few are decoded.
+        for store, data in db.q(
+            "SELECT DISTINCT store, data FROM hq_events WHERE type = 'door.count'"
+            f" AND store IN ({', '.join('?' * len(chunk))}) AND ts >= ? AND error IS NULL",
+            (*chunk, since),
+        ):
+            out.setdefault(store, set()).add(json.loads(data)["door"])
+    return out
 
 
 def _day_crossings(db: Db, day: str) -> dict[str, tuple[int, int]]:

@@ -152,7 +152,7 @@ def test_sequence_gap_open_for_an_hour(hq_store):
     (alert,) = open_alerts(db)
     assert (alert.kind, alert.detail) == (
         "gap",
-        f"1 events missing above seq 3 (1 gaps), open since {at(30)}",
+        f"1 event missing above seq 3 (1 gap), open since {at(30)}",
     )
     deliver(hq_store, "s1", log.payloads(log.events[3:4]), at(62 * 60))
     assert evaluate(db, T0 + timedelta(minutes=63), offline_after_s=WEEK).cleared == 1
