@@ -51,6 +51,16 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "items",
         "loyalty_number",
     ),
+    "orders": (
+        "order_id",
+        "store",
+        "lines",
+        "promised_at",
+        "first_name",
+        "loyalty_number",
+        "code",
+        "status",
+    ),
 }
 BATCH_ROWS = 20_000
 
@@ -64,8 +74,14 @@ class Kind:
     write: Callable[[list, str], ImportCounts]  # (records, now) -> counts, one transaction
 
 
-def kind_for(name: str, store: HqStore, pseudonymiser: Pseudonymiser, currency: str) -> Kind:
-    """The parse/batch/write triple of one import kind on `store`."""
+def kind_for(
+    name: str, store: HqStore, pseudonymiser: Pseudonymiser, currency: str, orders: Any = None
+) -> Kind:
+    """The parse/batch/write triple of one import kind on `store` (`orders`: OrderRules)."""
+    if name == "orders":
+        from hq.orders.intake import OrderRules, order_kind
+
+        return order_kind(store, orders or OrderRules(pseudonymiser))
     if name == "stores":
         return Kind(parse_store, lambda r: (r.store,), store.import_stores)
     if name == "profiles":
