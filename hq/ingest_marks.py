@@ -7,6 +7,8 @@
   event's data by hq/triage.py).
 - `hq_changes` ('step', store) for a `clock.step`: the rollup re-bases that boot's
   earlier events and recomputes the hours they move out of and into.
+- `hq_order_events`, `hq_order_dirty`: pick-up order events by order, for the order
+  worker (hq/orders/marks.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hq.orders.marks import mark_order_events
 from hq.storage import EventRow
 
 
@@ -39,3 +42,4 @@ def mark_ingested(cur: Any, p: str, rows: Sequence[EventRow], received_at: str) 
             f"INSERT INTO hq_changes (kind, key) VALUES ('step', {p}) ON CONFLICT DO NOTHING",
             (store,),
         )
+    mark_order_events(cur, p, valid)

@@ -7,3 +7,24 @@
 - `OrderWorker`: in `hq run`, sends new order versions to the stores and keeps each
   order's state from the stores' pickup events (hq/orders/worker.py).
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+_EXPORTS = {
+    "accept": "hq.orders.intake",
+    "OrderRules": "hq.orders.intake",
+    "rules_from_config": "hq.orders.intake",
+    "order_status": "hq.orders.status",
+    "OrderStatus": "hq.orders.status",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public functions, imported when first used (ingest imports this package too)."""
+    if name not in _EXPORTS:
+        raise AttributeError(name)
+    import importlib
+
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from hq.db import Tx
+from hq.db import Db, Tx
 from hq.orders.records import Line, OrderRecord
 from hq.storage import ImportCounts
 
@@ -36,6 +36,7 @@ class Stored:
     first_name: str
     state: str
     lines: tuple[Line, ...]
+    hold_days: int = 7
 
     @property
     def ended(self) -> bool:
@@ -54,26 +55,26 @@ def marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
-def stored_orders(tx: Tx, ids: Iterable[str]) -> dict[str, Stored]:
+def stored_orders(tx: Tx | Db, ids: Iterable[str]) -> dict[str, Stored]:
     """order id -> Stored, for those of `ids` head office holds."""
     ids = sorted(set(ids))
     heads: dict[str, tuple] = {}
     lines: dict[str, list[Line]] = {}
     for part in chunks(ids):
-        for row in tx.execute(
-            "SELECT order_id, store, version, status, code, promised_at, first_name, state"
-            f" FROM hq_orders WHERE order_id IN ({marks(len(part))})",
+        for row in tx.q(
+            "SELECT order_id, store, version, status, code, promised_at, first_name, state,"
+            f" hold_days FROM hq_orders WHERE order_id IN ({marks(len(part))})",
             part,
         ):
             heads[row[0]] = row[1:]
-        for order_id, line, sku, qty in tx.execute(
+        for order_id, line, sku, qty in tx.q(
             f"SELECT order_id, line, sku, qty FROM hq_order_lines WHERE order_id IN ({marks(len(part))})"
             " ORDER BY order_id, line",
             part,
         ):
             lines.setdefault(order_id, []).append(Line(int(line), sku, int(qty)))
     return {
-        oid: Stored(h[0], int(h[1]), h[2], h[3], h[4], h[5], h[6], tuple(lines.get(oid, ())))
+        oid: Stored(*h[:1], int(h[1]), *h[2:7], tuple(lines.get(oid, ())), int(h[7]))
         for oid, h in heads.items()
     }
 
