@@ -243,6 +243,7 @@ _MIGRATIONS: list[list[str]] = [
             pickup_by TEXT,
             checked_in_at TEXT,
             ended_at TEXT,
+            collected_at TEXT,
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL
         )""",

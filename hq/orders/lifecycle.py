@@ -13,7 +13,8 @@ store reported, in the store's seq order:
   is not partial ends the order: lines never handed over (short ones) are put back,
   and the order reads `collected`;
 - `pickup.no_show` and `pickup.cancelled` put their lines (none named: every open
-  line) back and end the order as `expired` or `cancelled`.
+  line) back and end the order as `expired` (`collected` when part of it was, as
+  the store says) or `cancelled`.
 
 Head office's own cancellation reads `cancelled` at once, before the store confirms it.
 """
@@ -21,7 +22,7 @@ Head office's own cancellation reads `cancelled` at once, before the store confi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -49,7 +50,7 @@ class Lifecycle:
     pickup_by: datetime | None = None
     checked_in_at: datetime | None = None
     ended_at: datetime | None = None  # when the store ended it (collected, expired, cancelled)
-    handovers: list[datetime] = field(default_factory=list)
+    collected_at: datetime | None = None  # the latest hand-over
 
 
 def _named(lines: dict[int, str], data: dict) -> list[int]:
@@ -92,17 +93,18 @@ def fold(
             named = _named(lines, d) or [n for n, s in lines.items() if s == "ready"]
             for n in named or _open(lines):
                 lines[n] = "collected"
-            life.handovers.append(at)
+            life.collected_at = at
             if not d.get("partial", False):
                 for n in _open(lines):
                     lines[n] = "put_back"
                 end, life.ended_at = "collected", at
         elif step.type in ("pickup.no_show", "pickup.cancelled"):
-            for n in _named(lines, d) or _open(lines):
+            for n in _open(lines):  # named or not: nothing stays open, nothing collected moves
                 lines[n] = "put_back"
-            for n in _open(lines):
-                lines[n] = "put_back"
-            end = "expired" if step.type == "pickup.no_show" else "cancelled"
+            if step.type == "pickup.cancelled":
+                end = "cancelled"
+            else:  # the rest of a partly collected order not fetched: it still was collected
+                end = "collected" if "collected" in lines.values() else "expired"
             life.ended_at = at
     if cancelled_at_hq and end != "collected":
         life.state = "cancelled"

@@ -33,7 +33,7 @@ class OrderStatus:
     lines_ready: int
     lines_collected: int
     pickup_by: str | None  # local time with offset
-    collected_at: str | None  # local time with offset
+    collected_at: str | None  # the latest hand-over, local time with offset
     version: int
 
     def as_dict(self) -> dict[str, Any]:
@@ -46,18 +46,18 @@ def order_status(db: Db, order_id: str, lang: Lang = "nl") -> OrderStatus | None
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}")
     rows = db.q(
-        "SELECT o.store, o.state, o.pickup_by, o.ended_at, o.version, r.timezone"
+        "SELECT o.store, o.state, o.pickup_by, o.collected_at, o.version, r.timezone"
         " FROM hq_orders o LEFT JOIN hq_store_registry r ON r.store = o.store"
         " WHERE o.order_id = ?",
         (order_id,),
     )
     if not rows:
         return None
-    store, state, by, ended, version, zone = rows[0]
+    store, state, by, collected, version, zone = rows[0]
     tz = ZoneInfo(zone) if zone else UTC_ZONE
     lines = [s for (s,) in db.q("SELECT state FROM hq_order_lines WHERE order_id = ?", (order_id,))]
     pickup_by = parse_ts(by).astimezone(tz) if by else None
-    collected_at = parse_ts(ended).astimezone(tz) if ended and state == "collected" else None
+    collected_at = parse_ts(collected).astimezone(tz) if collected else None
     summary = OrderSummary(
         state=state,
         lines_total=len(lines),

@@ -85,7 +85,13 @@ def _kiosk_order(
 def _times(life: Lifecycle) -> tuple[str | None, ...]:
     return tuple(
         None if t is None else format_ts(t)
-        for t in (life.ready_at, life.pickup_by, life.checked_in_at, life.ended_at)
+        for t in (
+            life.ready_at,
+            life.pickup_by,
+            life.checked_in_at,
+            life.ended_at,
+            life.collected_at,
+        )
     )
 
 
@@ -94,7 +100,7 @@ def update_order(tx: Tx, order_id: str, s: TrackSettings, now: str) -> bool:
     steps = _steps(tx, order_id)
     head = tx.execute(
         "SELECT store, status, hold_days, state, ready_at, pickup_by, checked_in_at, ended_at,"
-        " first_name FROM hq_orders WHERE order_id = ?",
+        " collected_at, first_name FROM hq_orders WHERE order_id = ?",
         (order_id,),
     )
     if not head:
@@ -121,7 +127,7 @@ def update_order(tx: Tx, order_id: str, s: TrackSettings, now: str) -> bool:
     if (life.state, *times, name) != (state, *old_times, first_name):
         tx.execute(
             "UPDATE hq_orders SET state = ?, ready_at = ?, pickup_by = ?, checked_in_at = ?,"
-            " ended_at = ?, first_name = ?, updated_at = ? WHERE order_id = ?",
+            " ended_at = ?, collected_at = ?, first_name = ?, updated_at = ? WHERE order_id = ?",
             (life.state, *times, name, now, order_id),
         )
     changed = [(st, order_id, n) for n, st in life.lines.items() if lines.get(n) != st]

@@ -12,7 +12,7 @@ order that has ended, a cancellation of an unknown order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hq.db import Db, Tx
 from hq.orders.records import Line, OrderRecord
@@ -37,6 +37,7 @@ class Stored:
     state: str
     lines: tuple[Line, ...]
     hold_days: int = 7
+    picking: bool = False  # the store has reported picking (a line no longer to_pick)
 
     @property
     def ended(self) -> bool:
@@ -60,6 +61,7 @@ def stored_orders(tx: Tx | Db, ids: Iterable[str]) -> dict[str, Stored]:
     ids = sorted(set(ids))
     heads: dict[str, tuple] = {}
     lines: dict[str, list[Line]] = {}
+    picking: set[str] = set()
     for part in chunks(ids):
         for row in tx.q(
             "SELECT order_id, store, version, status, code, promised_at, first_name, state,"
@@ -67,14 +69,18 @@ def stored_orders(tx: Tx | Db, ids: Iterable[str]) -> dict[str, Stored]:
             part,
         ):
             heads[row[0]] = row[1:]
-        for order_id, line, sku, qty in tx.q(
-            f"SELECT order_id, line, sku, qty FROM hq_order_lines WHERE order_id IN ({marks(len(part))})"
-            " ORDER BY order_id, line",
+        for order_id, line, sku, qty, state in tx.q(
+            "SELECT order_id, line, sku, qty, state FROM hq_order_lines"
+            f" WHERE order_id IN ({marks(len(part))}) ORDER BY order_id, line",
             part,
         ):
             lines.setdefault(order_id, []).append(Line(int(line), sku, int(qty)))
+            if state != "to_pick":
+                picking.add(order_id)
     return {
-        oid: Stored(*h[:1], int(h[1]), *h[2:7], tuple(lines.get(oid, ())), int(h[7]))
+        oid: Stored(
+            *h[:1], int(h[1]), *h[2:7], tuple(lines.get(oid, ())), int(h[7]), oid in picking
+        )
         for oid, h in heads.items()
     }
 
@@ -127,6 +133,8 @@ def _refusal(rec: OrderRecord, old: Stored | None, tx: Tx) -> str | None:
     if old is not None and old.ended and not _same(rec, old):
         what = "cancelled" if old.status == "cancelled" else old.state
         return f"order_id: {rec.order_id!r} has ended ({what}): it can no longer change"
+    if old is not None and old.lines != rec.lines and old.picking:
+        return f"lines: picking has started at {old.store}: the lines of {rec.order_id!r} stay as they are"
     owner = _code_owner(tx, rec.store, rec.code, rec.order_id)
     if owner is not None:
         return (
@@ -193,10 +201,15 @@ def write_orders(tx: Tx, records: list[OrderRecord], now: str, hold_days: int) -
             _upsert(tx, rec, version, now, hold_days)
             store = rec.store
         queue_order(tx, rec.order_id, store, version)
-        stored[rec.order_id] = Stored(
-            store, version, rec.status, rec.code or (old.code if old else ""),
-            rec.promised_at or (old.promised_at if old else ""), rec.first_name,
-            old.state if old else FIRST_STATE, rec.lines or (old.lines if old else ()),
+        # What the next row of this order in the same call (an API request) compares with.
+        stored[rec.order_id] = (
+            replace(old, version=version, status="cancelled")
+            if old is not None and rec.status == "cancelled"
+            else Stored(
+                rec.store, version, rec.status, rec.code, rec.promised_at, rec.first_name,
+                old.state if old else FIRST_STATE, rec.lines, hold_days,
+                old.picking if old else False,
+            )
         )  # fmt: skip
         out.append(Outcome(rec.line, rec.order_id, "imported", version))
     return out
