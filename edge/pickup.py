@@ -238,6 +238,11 @@ def shopper_text(summary: OrderSummary, lang: Lang, tz: ZoneInfo | str) -> str:
     return t[state]
 
 
-def utc_now() -> datetime:
-    """Now, as an aware UTC time (the default clock of the store's pick-up code)."""
-    return datetime.now(UTC)
+def utc_iso(moment: datetime) -> str:
+    """An aware time as the store database keeps it: UTC, whole seconds, `Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(text: str | None) -> datetime | None:
+    """A stored time (`utc_iso`), or None for an empty column."""
+    return datetime.fromisoformat(text).astimezone(UTC) if text else None

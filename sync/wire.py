@@ -106,6 +106,9 @@ class CatalogItem(
     rating: Annotated[float, Meta(ge=0, le=5)] | None = None
     reviews: Annotated[int, Meta(ge=0)] = 0
     alternatives: Annotated[list[Sku], Meta(max_length=20)] = []
+    # Where the product is in this store ("A12-3"), for the staff's picking list;
+    # optional like sale_price_cents.
+    shelf: Annotated[str, Meta(max_length=40)] = ""
 
 
 class StockItem(

@@ -36,17 +36,30 @@ def make_kiosk(
     clock=None,
     filled: bool = True,
     mqtt: str = "enabled = false",
+    timezone: str = "UTC",
+    catalog=None,
+    **build,
 ) -> Kiosk:
-    """A kiosk on a fresh store database with the test catalog, built by the real factory."""
+    """A kiosk on a fresh store database with the test catalog, built by the real factory.
+
+    `build` goes to `build_kiosk` (`staff_only`, `wall_clock`).
+    """
     cfg_path = write_store_config(
         tmp, devices, extra=f"[kiosk]\nsearch_delay_ms = 0\n{kiosk}", mqtt=mqtt
     )
+    cfg_path.write_text(
+        cfg_path.read_text().replace('timezone = "UTC"', f'timezone = "{timezone}"')
+    )
     cfg = load_store_config(cfg_path, SecretResolver(cfg_path.parent))
     k = build_kiosk(
-        cfg, SecretResolver(cfg_path.parent), recognition=recognition, clock=clock or FakeClock()
+        cfg,
+        SecretResolver(cfg_path.parent),
+        recognition=recognition,
+        clock=clock or FakeClock(),
+        **build,
     )
     if filled:
-        fill(Path(cfg.database.path))
+        fill(Path(cfg.database.path), **({"catalog": catalog} if catalog else {}))
     return k
 
 
