@@ -320,15 +320,11 @@ def _load_waits(
     )
     if not handovers:
         return
-    since = format_ts(lo_dt.astimezone(UTC) - timedelta(days=2))
     checkins: dict[str, list[str]] = {}
-    for seq, ts, data, clock_ok, boot in db.q(
-        "SELECT seq, ts, data, clock_ok, boot_id FROM hq_events WHERE type = 'pickup.checkin'"
-        " AND store = ? AND ts >= ? AND error IS NULL",
-        (loaded.facts.store, since),
+    for _seq, real, order in _order_marks(
+        db, loaded.facts.store, "pickup.checkin", lo_dt, 2, steps
     ):
-        real = rebased(ts, int(seq), bool(clock_ok), steps.get(boot))
-        checkins.setdefault(_decode(data).get("order"), []).append(real)
+        checkins.setdefault(order, []).append(real)
     for ts, order, data in handovers:
         before = [c for c in checkins.get(order, []) if c <= ts]
         wait = data.get("wait_s")
@@ -336,6 +332,30 @@ def _load_waits(
             wait = (parse_ts(ts) - parse_ts(max(before))).total_seconds()
         target = loaded.facts.partial_handovers if data.get("partial") else loaded.facts.handovers
         target.append((ts, None if wait is None else float(wait)))
+
+
+def _order_marks(
+    db: Db,
+    store: str,
+    type_: str,
+    lo_dt: datetime,
+    days_back: int,
+    steps: dict[str, list[tuple[int, float]]],
+) -> list[tuple[int, str, str]]:
+    """(seq, re-based time, order) of a store's `type_` events from `days_back` before `lo_dt`."""
+    since = format_ts(lo_dt.astimezone(UTC) - timedelta(days=days_back))
+    return [
+        (
+            int(seq),
+            rebased(ts, int(seq), bool(ok), steps.get(boot)),
+            _decode(data).get("order") or "",
+        )
+        for seq, ts, data, ok, boot in db.q(
+            "SELECT seq, ts, data, clock_ok, boot_id FROM hq_events WHERE type = ?"
+            " AND store = ? AND ts >= ? AND error IS NULL",
+            (type_, store, since),
+        )
+    ]
 
 
 def _load_ready(
@@ -353,16 +373,12 @@ def _load_ready(
     readies = sorted((e[1], seq, e[2]) for seq, e in events.items() if e[0] == "pickup.ready")
     if not readies:
         return
-    since = format_ts(lo_dt.astimezone(UTC) - timedelta(days=READY_LOOKBACK_DAYS))
     first: dict[str, tuple[str, int]] = {}
-    for seq, ts, data, clock_ok, boot in db.q(
-        "SELECT seq, ts, data, clock_ok, boot_id FROM hq_events WHERE type = 'pickup.ready'"
-        " AND store = ? AND ts >= ? AND error IS NULL",
-        (loaded.facts.store, since),
+    store = loaded.facts.store
+    for seq, real, order in _order_marks(
+        db, store, "pickup.ready", lo_dt, READY_LOOKBACK_DAYS, steps
     ):
-        mark = (rebased(ts, int(seq), bool(clock_ok), steps.get(boot)), int(seq))
-        order = _decode(data).get("order") or ""
-        first[order] = min(first.get(order, mark), mark)
+        first[order] = min(first.get(order, (real, seq)), (real, seq))
     for ts, seq, data in readies:
         earliest = first.get(data.get("order") or "")
         promised = aware_time(data.get("promised_at"))

@@ -23,6 +23,7 @@ from hq.imports.profiles import parse_profile
 from hq.imports.source import ENCODING, Reader, Row, file_format, rejected_path
 from hq.imports.stores import parse_store
 from hq.imports.transactions import parse_transaction
+from hq.orders import records as orders
 from hq.storage import HqStore, ImportCounts
 
 # Input fields per kind: the CSV columns and the JSONL keys (docs/imports.md).
@@ -51,16 +52,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "items",
         "loyalty_number",
     ),
-    "orders": (
-        "order_id",
-        "store",
-        "lines",
-        "promised_at",
-        "first_name",
-        "loyalty_number",
-        "code",
-        "status",
-    ),
+    "orders": orders.FIELDS,
 }
 BATCH_ROWS = 20_000
 

@@ -7,11 +7,12 @@ same reasons.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from edge.identity import Pseudonymiser
+from edge.visits import format_ts
 from hq.db import Db
 from hq.imports.fields import Bad
 from hq.imports.runner import Kind
@@ -39,8 +40,7 @@ def rules_from_config(cfg, keys: dict[str, bytes]) -> OrderRules:
 
 
 def _now() -> str:
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
+    return format_ts(datetime.now(UTC))
 
 
 def order_kind(store: HqStore, rules: OrderRules) -> Kind:

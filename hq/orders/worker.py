@@ -13,7 +13,6 @@ retried with backoff; the worker never dies of it.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from hq.db import Db
 from hq.orders.router import Publish, Returns, publish_outbox, requeue_open
 from hq.orders.tracker import TrackSettings, track
 from hq.storage import HqStore, StoreUnavailable
+from hq.worker_thread import WorkerThread, report_failure
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,10 @@ class OrderWorkerSettings:
     track: TrackSettings = field(default_factory=TrackSettings)
 
 
-class OrderWorker:
+class OrderWorker(WorkerThread):
     """Tracks order states and routes orders in one thread."""
+
+    thread_name = "hq-orders"
 
     def __init__(
         self,
@@ -62,25 +64,7 @@ class OrderWorker:
         self.now = now
         self.stats = OrderStats()
         self.returns = Returns()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start the worker thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="hq-orders", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Finish the pass in hand and stop."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        """Whether the worker thread runs."""
-        return self._thread is not None and self._thread.is_alive()
+        super().__init__()
 
     def run_once(self, db: Db) -> int:
         """One pass: track, requeue for stores that came back, send; orders sent."""
@@ -103,12 +87,7 @@ class OrderWorker:
                 self.run_once(db)
                 self.stats.last_error = ""
             except Exception as exc:  # report, back off, reconnect; never die
-                if isinstance(exc, StoreUnavailable):
-                    self.stats.last_error = f"database unavailable: {exc}"
-                    log.warning("orders: %s; retrying", self.stats.last_error)
-                else:
-                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                    log.exception("orders: pass failed; retrying")
+                self.stats.last_error = report_failure(log, "orders", exc, StoreUnavailable)
                 if store is not None:
                     store.close()
                 store = None
