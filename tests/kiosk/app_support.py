@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from edge.config import load_store_config
@@ -61,6 +62,16 @@ def make_kiosk(
     if filled:
         fill(Path(cfg.database.path), **({"catalog": catalog} if catalog else {}))
     return k
+
+
+async def wait_for(pilot, condition, timeout=3.0) -> bool:
+    """Wait (briefly pausing the app) until `condition()` holds; False after `timeout`."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        await pilot.pause(0.002)
+    return False
 
 
 async def settle(pilot, app) -> None:

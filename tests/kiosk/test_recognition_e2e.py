@@ -22,8 +22,7 @@ from hq.config import HqDatabaseSection
 from kiosk.core.mqtt_recognition import MqttRecognition
 from kiosk.screens.search import SearchScreen
 from tests.edge.agent_support import CHAIN_KEY
-from tests.kiosk.app_support import SIZE, make_kiosk, run, screen_text, settle
-from tests.kiosk.test_scanner import wait_for
+from tests.kiosk.app_support import SIZE, make_kiosk, run, screen_text, settle, wait_for
 from tests.support import touchpoint, touchpoint_process
 from tests.sync.hq_config import write_hq_configs
 
