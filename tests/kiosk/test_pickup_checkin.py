@@ -18,6 +18,7 @@ type = "serial_scanner"
 name = "scan-kiosk"
 port = "{emu.path}"
 role = "kiosk"
+duplicate_window_ms = 0
 """
     return staff_kiosk(tmp_path, staff_only=False, kiosk='scanner = "scan-kiosk"', devices=devices)
 
@@ -49,11 +50,23 @@ def test_scanned_pickup_qr_checks_in_and_staff_see_it(tmp_path, emulator):
             await pilot.click("#done")
             await settle(pilot, app)
             assert "Anna" not in screen_text(app) and app.session is None
+            # Staff hand over the two ready lines; the shopper scans again on the way out.
+            desk.handover("W-1001", "TPO-1001KQ2M", [1, 2], None)
+            emulator.scan("TPO-1001KQ2M")
+            assert await wait_for(pilot, lambda: isinstance(app.screen, PickupScreen))
+            await settle(pilot, app)
+            assert "Je hebt een deel van je bestelling opgehaald: 2 van 3" in screen_text(app)
+            await pilot.click("#nps-9")
+            await settle(pilot, app)
 
     run(scenario())
     k.close()
-    checkins = events(tmp_path / "store.db", "pickup.checkin")
-    assert checkins == [("pickup.checkin", {"order": "W-1001", "by": "shopper", "via": "scan"})]
+    db = tmp_path / "store.db"
+    checkins = events(db, "pickup.checkin")
+    assert checkins[0] == ("pickup.checkin", {"order": "W-1001", "by": "shopper", "via": "scan"})
+    assert len(checkins) == 2  # the order is still open (line 3 was not found)
+    nps = events(db, "nps.response")[0][1]
+    assert nps["score"] == 9 and nps["touchpoint"] == "click_collect"
 
 
 def test_typed_code_checks_in_and_unknown_codes_are_said_plainly(tmp_path):
