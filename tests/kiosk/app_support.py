@@ -28,6 +28,17 @@ class FakeClock:
         self.now += seconds
 
 
+def kiosk_scanner_device(port: Path | str, duplicate_window_ms: int | None = None) -> str:
+    """The `[[devices]]` table of the kiosk's own serial scanner (name `scan-kiosk`)."""
+    window = (
+        f"duplicate_window_ms = {duplicate_window_ms}\n" if duplicate_window_ms is not None else ""
+    )
+    return (
+        f'[[devices]]\ntype = "serial_scanner"\nname = "scan-kiosk"\nport = "{port}"\n'
+        f'role = "kiosk"\n{window}'
+    )
+
+
 def make_kiosk(
     tmp: Path,
     *,

@@ -6,20 +6,20 @@ from __future__ import annotations
 
 from kiosk.screens.pickup import PickupScreen
 from kiosk.screens.pickup_code import PickupCodeScreen
-from tests.kiosk.app_support import SIZE, run, screen_text, settle, wait_for
+from tests.kiosk.app_support import (
+    SIZE,
+    kiosk_scanner_device,
+    run,
+    screen_text,
+    settle,
+    wait_for,
+)
 from tests.kiosk.staff_support import other_screen, staff_kiosk
 from tests.pickup_support import events
 
 
 def scanner_kiosk(tmp_path, emu):
-    devices = f"""
-[[devices]]
-type = "serial_scanner"
-name = "scan-kiosk"
-port = "{emu.path}"
-role = "kiosk"
-duplicate_window_ms = 0
-"""
+    devices = kiosk_scanner_device(emu.path, duplicate_window_ms=0)
     return staff_kiosk(tmp_path, staff_only=False, kiosk='scanner = "scan-kiosk"', devices=devices)
 
 

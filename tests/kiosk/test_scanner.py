@@ -12,7 +12,15 @@ from kiosk.screens.pickup import PickupScreen
 from kiosk.screens.product import ProductScreen
 from kiosk.screens.search import SearchScreen
 from tests.edge.agent_support import CHAIN_KEY
-from tests.kiosk.app_support import SIZE, make_kiosk, run, screen_text, settle, wait_for
+from tests.kiosk.app_support import (
+    SIZE,
+    kiosk_scanner_device,
+    make_kiosk,
+    run,
+    screen_text,
+    settle,
+    wait_for,
+)
 from tests.kiosk.test_app import Consented, events
 
 CARD = "2123456789010"
@@ -20,13 +28,7 @@ PSEUDONYM = Pseudonymiser({"k1": CHAIN_KEY}, "k1").pseudonym("loyalty", CARD)[0]
 
 
 def kiosk_with_scanner(tmp_path, emu, recognition=None):
-    devices = f"""
-[[devices]]
-type = "serial_scanner"
-name = "scan-kiosk"
-port = "{emu.path}"
-role = "kiosk"
-"""
+    devices = kiosk_scanner_device(emu.path)
     return make_kiosk(
         tmp_path, kiosk='scanner = "scan-kiosk"', devices=devices, recognition=recognition
     )

@@ -55,49 +55,34 @@ async def sign_in(pilot, pin=PIN):
     await settle(pilot, pilot.app)
 
 
-async def open_order(pilot, row="#queue-1"):
-    await sign_in(pilot)
-    await pilot.click(row)
-    await settle(pilot, pilot.app)
+def signed_in_then(*buttons: str):
+    """A `run_before` that signs in, then taps `buttons` in turn."""
+
+    async def before(pilot):
+        await sign_in(pilot)
+        for button in buttons:
+            await pilot.click(button)
+            await settle(pilot, pilot.app)
+
+    return before
+
+
+SCREENS = {
+    "queue": (),
+    "picking_list": ("#queue-1",),
+    "handover": ("#queue-1", "#to-handover"),
+    "noshows_due_today": ("#nav-noshows",),
+    "store_today": ("#nav-today",),
+}
+
+
+@pytest.mark.parametrize("name", SCREENS)
+def test_staff_screen(kiosk, snap_compare, name):
+    assert snap_compare(kiosk.app, terminal_size=SIZE, run_before=signed_in_then(*SCREENS[name]))
 
 
 def test_staff_pin_wrong(kiosk, snap_compare):
     assert snap_compare(kiosk.app, terminal_size=SIZE, run_before=lambda p: sign_in(p, "1234"))
-
-
-def test_staff_queue(kiosk, snap_compare):
-    assert snap_compare(kiosk.app, terminal_size=SIZE, run_before=sign_in)
-
-
-def test_staff_picking_list(kiosk, snap_compare):
-    assert snap_compare(kiosk.app, terminal_size=SIZE, run_before=open_order)
-
-
-def test_staff_handover(kiosk, snap_compare):
-    async def before(pilot):
-        await open_order(pilot)
-        await pilot.click("#to-handover")
-        await settle(pilot, pilot.app)
-
-    assert snap_compare(kiosk.app, terminal_size=SIZE, run_before=before)
-
-
-def test_staff_noshows_due_today(kiosk, snap_compare):
-    async def before(pilot):
-        await sign_in(pilot)
-        await pilot.click("#nav-noshows")
-        await settle(pilot, pilot.app)
-
-    assert snap_compare(kiosk.app, terminal_size=SIZE, run_before=before)
-
-
-def test_staff_store_today(kiosk, snap_compare):
-    async def before(pilot):
-        await sign_in(pilot)
-        await pilot.click("#nav-today")
-        await settle(pilot, pilot.app)
-
-    assert snap_compare(kiosk.app, terminal_size=SIZE, run_before=before)
 
 
 def test_shopper_pickup_status_partly_ready(tmp_path, snap_compare):
