@@ -234,9 +234,9 @@ class KioskApp(StaffMode, App):
         self.ensure_session()
         self.push_screen(PickupCodeScreen())
 
-    def record_nps(self, score: int) -> None:
+    def record_nps(self, score: int, touchpoint: str = "kiosk") -> None:
         """The shopper's NPS answer (appending an event does not block)."""
-        self.ensure_session().nps(score)
+        self.ensure_session().nps(score, touchpoint)
 
     # -- workers: blocking work off the UI thread, results as messages ------------------------
 

@@ -15,6 +15,7 @@ from edge.pickup import shopper_text
 from edge.pickup_views import OrderView
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.header import KioskHeader
+from kiosk.widgets.nps import NpsQuestion
 
 
 class PickupScreen(KioskScreen):
@@ -47,7 +48,9 @@ class PickupScreen(KioskScreen):
                     )
                 if o.delay_note and o.ended is None:
                     yield Label(o.delay_note, id="pickup-delay")
-            yield Button(tr("Done"), id="done", variant="primary")
+        if o is not None and o.count("collected"):
+            yield NpsQuestion("click_collect")  # after a pick-up, for click & collect's NPS
+        yield Button(tr("Done"), id="done", variant="primary")
 
     @on(Button.Pressed, "#done")
     def done(self) -> None:

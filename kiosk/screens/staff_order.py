@@ -49,10 +49,13 @@ class StaffOrderScreen(StaffScreen):
                         tr("Shelf {shelf}").format(shelf=ln.shelf or "?"), classes="pick-shelf"
                     )
                     yield Label(tr(LINE_WORDS[ln.state]), classes="pick-state")
-                    if staff_may_move(ln.state, "picked"):
-                        yield Button(tr("Picked"), id=f"line-{ln.line}-picked", classes="pick")
-                    if staff_may_move(ln.state, "short"):
-                        yield Button(tr("Not found"), id=f"line-{ln.line}-short", classes="pick")
+                    with Horizontal(classes="pick-actions"):
+                        if staff_may_move(ln.state, "picked"):
+                            yield Button(tr("Picked"), id=f"line-{ln.line}-picked", classes="pick")
+                        if staff_may_move(ln.state, "short"):
+                            yield Button(
+                                tr("Not found"), id=f"line-{ln.line}-short", classes="pick"
+                            )
         with Horizontal(id="order-actions"):
             yield Button(
                 tr("Mark ready"),

@@ -29,6 +29,14 @@ LINK_WORDS = {
 }
 
 
+def age_text(tr, seconds: float) -> str:
+    """An age as staff read it: 40 s, 12 min, 5 h, 3 d."""
+    for unit, size in ((N_("{n} d"), 86400), (N_("{n} h"), 3600), (N_("{n} min"), 60)):
+        if seconds >= size:
+            return tr(unit).format(n=int(seconds // size))
+    return tr(N_("{n} s")).format(n=int(seconds))
+
+
 class StaffTodayScreen(StaffScreen):
     """Today's figures; loaded by a worker when shown."""
 
@@ -64,6 +72,8 @@ class StaffTodayScreen(StaffScreen):
             for name, state, detail in t.devices:
                 word = tr(DEVICE_WORDS.get(state, DEVICE_WORDS["unknown"]))
                 yield Label(f"  {name}: {word}" + (f" ({detail})" if detail else ""))
+            if not t.devices:
+                yield Label("  " + tr("no devices configured"))
             yield Label(tr("Sync with head office"), classes="today-head")
             yield Label("  " + tr(LINK_WORDS.get(t.uplink, LINK_WORDS["stale"])))
             wait = round(t.oldest_unsent_s or 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from edge.config import load_store_config
@@ -25,6 +26,17 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def kiosk_scanner_device(port: Path | str, duplicate_window_ms: int | None = None) -> str:
+    """The `[[devices]]` table of the kiosk's own serial scanner (name `scan-kiosk`)."""
+    window = (
+        f"duplicate_window_ms = {duplicate_window_ms}\n" if duplicate_window_ms is not None else ""
+    )
+    return (
+        f'[[devices]]\ntype = "serial_scanner"\nname = "scan-kiosk"\nport = "{port}"\n'
+        f'role = "kiosk"\n{window}'
+    )
 
 
 def make_kiosk(
@@ -61,6 +73,16 @@ def make_kiosk(
     if filled:
         fill(Path(cfg.database.path), **({"catalog": catalog} if catalog else {}))
     return k
+
+
+async def wait_for(pilot, condition, timeout=3.0) -> bool:
+    """Wait (briefly pausing the app) until `condition()` holds; False after `timeout`."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        await pilot.pause(0.002)
+    return False
 
 
 async def settle(pilot, app) -> None:
