@@ -140,12 +140,11 @@ def track(db: Db, settings: TrackSettings, now: datetime) -> int:
     stamp = format_ts(now)
     done = 0
     while True:
+        # Read first: an idle pass takes no write lock (ingest writes the same file).
+        rows = db.q("SELECT id, order_id FROM hq_order_dirty ORDER BY id LIMIT ?", (CHUNK,))
+        if not rows:
+            return done
         with db.tx() as tx:
-            rows = tx.execute(
-                "SELECT id, order_id FROM hq_order_dirty ORDER BY id LIMIT ?", (CHUNK,)
-            )
-            if not rows:
-                return done
             for order_id in sorted({r[1] for r in rows}):
                 update_order(tx, order_id, settings, stamp)
             tx.executemany("DELETE FROM hq_order_dirty WHERE id = ?", [(r[0],) for r in rows])
