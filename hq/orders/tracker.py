@@ -6,8 +6,10 @@ its events (hq/orders/lifecycle.py), so arrival order and duplicates never matte
 deletes exactly the marks it read, in one transaction.
 
 A kiosk's `order.placed` for pick-up that head office does not know yet becomes an
-order here: promised `kiosk_promise_h` after it was placed, and routed to its pick-up
-store when that is another store than the kiosk's (the kiosk's own store has it).
+order here, promised `kiosk_promise_h` after it was placed, and is routed to its
+pick-up store like an imported one: also when that is the kiosk's own store, whose
+kiosk records only the event (the staff queue is filled from `down/orders`; a store
+that already has the order ignores the same version).
 """
 
 from __future__ import annotations
@@ -77,8 +79,7 @@ def _kiosk_order(
         Line(n, item["sku"], int(item["qty"])) for n, item in enumerate(d.get("lines") or [], 1)
     )
     write_lines(tx, order_id, lines)
-    if store != origin:
-        queue_order(tx, order_id, store, 1)
+    queue_order(tx, order_id, store, 1)
     return True
 
 

@@ -201,12 +201,14 @@ def test_kiosk_orders_for_another_store_are_routed_and_returning_stores_get_open
     got = db.q("SELECT order_id, store, origin, promised_at, code FROM hq_orders ORDER BY order_id")
     assert got == [("K-1", "ams-01", "utr-01", "2026-12-05T10:00:00.000Z", "TPO-K-1"),
                    ("K-2", "utr-01", "utr-01", "2026-12-05T10:00:00.000Z", "TPO-K-2")]  # fmt: skip
-    assert outbox(db) == [("K-1", "ams-01", 1)]  # the kiosk's own store has K-2 already
+    # Both go to their pick-up store's queue (the kiosk's own store too: it has only the event).
+    assert outbox(db) == [("K-1", "ams-01", 1), ("K-2", "utr-01", 1)]
     topics: list[str] = []
     assert publish_outbox(db, lambda t, p, r: topics.append(t) or False) == 0
-    assert outbox(db) == [("K-1", "ams-01", 1)]  # the broker did not take it: still queued
+    assert len(outbox(db)) == 2  # the broker did not take it: still queued
     publish_outbox(db, lambda t, p, r: topics.append(t) or True)
-    assert topics == ["touchpoint/v1/ams-01/down/orders"] * 2 and outbox(db) == []
+    assert topics == ["touchpoint/v1/ams-01/down/orders"] * 2 + ["touchpoint/v1/utr-01/down/orders"]
+    assert outbox(db) == []
     # ams-01 comes back online: its open orders are queued again, once per return.
     returns = Returns()
     state = StoreState(v=1, online=True, boot_id="b2")
