@@ -79,3 +79,17 @@ def order_status(db: Db, order_id: str, lang: Lang = "nl") -> OrderStatus | None
         collected_at=collected_at.isoformat() if collected_at else None,
         version=int(version),
     )
+
+
+def open_order_codes(db: Db, store: str, key_id: str, pseudonym: str, limit: int = 20) -> list[str]:
+    """Pick-up codes of the open orders at `store` placed with this card (a kiosk greeting)."""
+    return [
+        code
+        for (code,) in db.q(
+            "SELECT o.code FROM hq_order_keys k JOIN hq_orders o ON o.order_id = k.order_id"
+            " WHERE k.key_id = ? AND k.pseudonym = ? AND o.store = ? AND o.status = 'placed'"
+            " AND o.state NOT IN ('collected', 'expired', 'cancelled') AND o.code <> ''"
+            " ORDER BY o.promised_at, o.order_id LIMIT ?",
+            (key_id, pseudonym, store, limit),
+        )
+    ]

@@ -11,8 +11,10 @@ import pytest
 
 from edge.identity import Pseudonymiser
 from hq.db import Db
+from hq.imports.profiles import parse_profile
 from hq.imports.runner import FIELDS, kind_for, run_import
 from hq.imports.stores import parse_store
+from hq.lookup import answer
 from hq.orders import OrderRules, accept, order_status
 from hq.orders.router import Returns, publish_outbox, requeue_open
 from hq.orders.tracker import TrackSettings, track
@@ -215,3 +217,28 @@ def test_kiosk_orders_for_another_store_are_routed_and_returning_stores_get_open
     hq.record_state("ams-01", state, "2026-12-04T12:00:00.000Z")
     assert returns.came_back(db) == ["ams-01"] and returns.came_back(db) == []
     assert requeue_open(db, "ams-01", NOW) == 1 and outbox(db) == [("K-1", "ams-01", 1)]
+
+
+def test_a_recognised_shoppers_lookup_lists_their_open_orders_at_this_store(hq):
+    db = Db(hq)
+    profile = {"customer_id": "c-1", "loyalty_number": CARD, "first_name": "Anna",
+               "instore_recognition": "granted", "instore_recognition_at": "2026-11-01"}  # fmt: skip
+    assert not hq.import_profiles(
+        [parse_profile(profile, 1, KEYS)], "2026-12-01T00:00:00.000Z"
+    ).rejected
+    base = {"lines": "SKU-1:1", "promised_at": "2026-12-04T15:00:00Z", "first_name": "Anna",
+            "loyalty_number": CARD}  # fmt: skip
+    accept(db, [base | {"order_id": "W-1", "store": "ams-01", "code": "TPO-1"},
+                base | {"order_id": "W-2", "store": "utr-01", "code": "TPO-2"},
+                base | {"order_id": "W-3", "store": "ams-01", "code": "TPO-3"},
+                {"order_id": "W-3", "status": "cancelled"}], RULES)  # fmt: skip
+    track(db, TrackSettings(), NOW)
+    pseudonym, key_id = KEYS.pseudonym("loyalty", CARD)
+    request = wire.encode(wire.LookupRequest(v=1, req="req-00001", key_id=key_id,
+                                             pseudonym=pseudonym, sent_at="x"))  # fmt: skip
+    reply = answer(db, request, "2026-12-04T12:00:00.000Z", "ams-01")
+    assert (reply.known, reply.first_name, reply.open_orders) == (True, "Anna", ["TPO-1"])
+    # Not consented: nothing at all, not even the orders.
+    hq.import_profiles([parse_profile(profile | {"instore_recognition": "withdrawn",
+                        "instore_recognition_at": "2026-12-02"}, 1, KEYS)], "2026-12-02T00:00:00.000Z")  # fmt: skip
+    assert answer(db, request, "2026-12-04T12:00:00.000Z", "ams-01").open_orders == []
