@@ -26,10 +26,11 @@ from edge.clock import Clock, StepWatch
 from edge.components import component_factory
 from edge.configtree import SecretResolver
 from edge.daemon import serve
-from edge.db import open_store_db
+from edge.db import connect, open_store_db
 from edge.eventlog import EventLog
 from edge.events import ClockStep, DeviceStatus
 from edge.personal import purge_acknowledged
+from edge.pickup_desk import PickupDesk
 from edge.router import NONCE_PREFIX, DeviceRoute, ReadingRouter, health_key, tracker_key
 from edge.sdnotify import Notifier
 from edge.supervisor import Supervisor
@@ -159,6 +160,10 @@ class Agent:
                 self.prune()
             except sqlite3.OperationalError as exc:  # a full disk, a long lock: next time
                 log.warning("pruning failed, will retry: %s", exc)
+            try:
+                self.expire_pickups()
+            except sqlite3.OperationalError as exc:
+                log.warning("pick-up expiry failed, will retry: %s", exc)
 
     def stop(self, deadline_s: float = 5.0) -> None:
         """Stop devices, then commit every event they reported, within `deadline_s`."""
@@ -216,6 +221,20 @@ class Agent:
             return cur.rowcount + purged
         finally:
             db.close()
+
+    def expire_pickups(self) -> list[str]:
+        """Click & collect no-shows: orders past their pick-up-by go back to stock."""
+        conn = connect(self.cfg.database.path, busy_timeout_ms=self.cfg.database.busy_timeout_ms)
+        try:
+            desk = PickupDesk(
+                conn, stamper=self.eventlog.stamper, tz=self.cfg.store.timezone, device="pickup"
+            )
+            expired = desk.expire_due()
+        finally:
+            conn.close()
+        if expired:
+            log.info("pick-up orders expired (no-show): %s", ", ".join(expired))
+        return expired
 
 
 __all__ = ["Agent", "tracker_key"]

@@ -194,6 +194,13 @@ class KioskSection(Section, kw_only=True):
     shopper_mode: Annotated[
         bool, described("no quit key and no command palette (false only for staff and testing)")
     ] = True
+    staff_idle_s: Annotated[
+        int,
+        described("staff mode signs out by itself after this many idle seconds", ge=30, le=3600),
+    ] = 120
+    staff_bell: Annotated[
+        bool, described("ring the terminal bell on the staff queue when a shopper checks in")
+    ] = True
 
 
 # --- devices ----------------------------------------------------------------------------

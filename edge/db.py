@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -52,6 +54,26 @@ def use_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One `BEGIN IMMEDIATE` transaction on an autocommit connection: committed, or rolled back.
+
+    IMMEDIATE takes the write lock before the first read, so a compare-and-set inside
+    it sees what no other process can change until it commits (the busy timeout makes
+    the others wait).
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        # SQLite rolls back by itself on some errors (SQLITE_FULL): only roll back
+        # what is still open, or the ROLLBACK's own error hides the real one.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 class StoreDbMissing(RuntimeError):

@@ -47,6 +47,37 @@ EventRow = tuple[str, str, str, str, str, int, str]
 DEVICE = "eventlog"  # the device name of the log's own device.status events
 
 
+class EventStamper:
+    """Turns payloads into event rows (id, type, ts, device, data, clock_ok, boot_id).
+
+    The event log uses it for every append; code that must record an event in the
+    same transaction as the state it derives from (a pick-up line's new state, say)
+    inserts the row itself with `insert_events`, inside its own transaction.
+    """
+
+    def __init__(self, clock: Clock, boot_id: str) -> None:
+        self.clock = clock
+        self.boot_id = boot_id
+
+    def row(self, payload: Payload, device: str, ts: float | None = None) -> EventRow:
+        """The stored form of one event, stamped now (or at `ts`)."""
+        now = self.clock.now() if ts is None else ts
+        return (
+            str(uuid_utils.uuid7()),
+            payload.TYPE,
+            self.clock.iso(now),
+            device,
+            encode_data(payload),
+            1 if self.clock.synced() else 0,
+            self.boot_id,
+        )
+
+
+def insert_events(conn: sqlite3.Connection, rows: list[EventRow]) -> None:
+    """Insert event rows on a connection whose caller holds the transaction."""
+    conn.executemany(_INSERT, rows)
+
+
 class _Row(NamedTuple):
     # Events and state in one item are committed together or not at all.
     events: tuple[EventRow, ...]
@@ -70,6 +101,7 @@ class EventLog:
         self.path = Path(path)
         self.clock = clock or Clock()
         self.boot_id = boot_id or read_boot_id()
+        self.stamper = EventStamper(self.clock, self.boot_id)
         self.commit_interval = commit_interval
         self.batch_max = batch_max
         self.busy_timeout_ms = busy_timeout_ms
@@ -121,16 +153,7 @@ class EventLog:
         return self._push(_Row((), (key, value)))
 
     def _row(self, payload: Payload, device: str, ts: float | None) -> EventRow:
-        now = self.clock.now() if ts is None else ts
-        return (
-            str(uuid_utils.uuid7()),
-            payload.TYPE,
-            self.clock.iso(now),
-            device,
-            encode_data(payload),
-            1 if self.clock.synced() else 0,
-            self.boot_id,
-        )
+        return self.stamper.row(payload, device, ts)
 
     def _push(self, row: _Row) -> bool:
         held = len(self._pending) + self._in_hand

@@ -141,28 +141,66 @@ class _PickupStep(Payload, frozen=True, kw_only=True):
     by: Literal["shopper", "staff", "system"] = "staff"
 
 
+# A staff member as events name them: 16 hex digits of an HMAC of the staff id under
+# the store's active chain key (kiosk/core/staff.py), never a name. Shorter than a
+# shopper's pseudonym, so the two can never be taken for each other.
+StaffPseudonym = Annotated[str, Meta(pattern="^[0-9a-f]{16}$")]
+LineNo = Annotated[int, Meta(ge=1, le=1000)]
+LineNos = Annotated[list[LineNo], Meta(max_length=100)]
+# Local times the shopper was promised and may collect until (ISO-8601 with offset).
+LocalTime = Annotated[str, Meta(max_length=40)]
+
+
 class PickupCheckin(_PickupStep, frozen=True, kw_only=True):
-    """A shopper scanned their pick-up code at the store."""
+    """A shopper said "I'm here" at the kiosk: scanned the pick-up QR or typed the code."""
 
     TYPE: ClassVar[str] = "pickup.checkin"
+    via: Literal["scan", "code"] | None = None
+
+
+class PickupLine(_PickupStep, frozen=True, kw_only=True):
+    """Staff picked a line of an order from the shelf, or found it short (not there)."""
+
+    TYPE: ClassVar[str] = "pickup.line"
+    line: LineNo
+    state: Literal["picked", "short"]
+    staff: StaffPseudonym | None = None
 
 
 class PickupReady(_PickupStep, frozen=True, kw_only=True):
-    """Staff marked an order ready for pick-up."""
+    """Staff marked an order ready for pick-up (partly ready: lines_ready < lines_total)."""
 
     TYPE: ClassVar[str] = "pickup.ready"
+    lines_ready: Annotated[int, Meta(ge=0, le=1000)] | None = None
+    lines_total: Annotated[int, Meta(ge=0, le=1000)] | None = None
+    promised_at: LocalTime | None = None
+    pickup_by: LocalTime | None = None
+    staff: StaffPseudonym | None = None
 
 
 class PickupHandover(_PickupStep, frozen=True, kw_only=True):
-    """Staff handed an order over."""
+    """Staff handed over (some of) an order's ready lines after checking its code."""
 
     TYPE: ClassVar[str] = "pickup.handover"
+    lines: LineNos = []
+    partial: bool = False
+    # Seconds from the latest check-in to this hand-over; None without a check-in.
+    wait_s: Annotated[float, Meta(ge=0)] | None = None
+    staff: StaffPseudonym | None = None
 
 
 class PickupNoShow(_PickupStep, frozen=True, kw_only=True):
-    """An order was not collected in time."""
+    """An order was not collected by its pick-up-by time: its lines went back to stock."""
 
     TYPE: ClassVar[str] = "pickup.no_show"
+    lines: LineNos = []
+
+
+class PickupCancelled(_PickupStep, frozen=True, kw_only=True):
+    """Head office's cancellation reached the store; `lines` were picked and go back."""
+
+    TYPE: ClassVar[str] = "pickup.cancelled"
+    lines: LineNos = []
 
 
 class NpsResponse(Payload, frozen=True, kw_only=True):
@@ -205,9 +243,11 @@ PAYLOADS: tuple[type[Payload], ...] = (
     OrderPlaced,
     OrderContact,
     PickupCheckin,
+    PickupLine,
     PickupReady,
     PickupHandover,
     PickupNoShow,
+    PickupCancelled,
     NpsResponse,
     DeviceStatus,
     ClockStep,

@@ -146,3 +146,37 @@ def m005_sale_price_and_distances(db: sqlite_utils.Database) -> None:
     """
     db["catalog"].add_column("sale_price_cents", int)
     db["store_distances"].create({"store": str, "km": float}, pk="store")
+
+
+@store_migrations()
+def m006_click_collect(db: sqlite_utils.Database) -> None:
+    """Click & collect at the store: order lines with their states, staff PINs, shelves.
+
+    `pickup_orders` gains what the store tracks itself: times in UTC ISO-8601 (ready,
+    pick-up-by, the latest check-in, collected), `ended` (collected, expired or
+    cancelled; NULL while open) and the shopper's `first_name` (personal data, emptied
+    when the order ends). `pickup_lines` holds one row per line and its state
+    (edge/pickup.py); every change is a compare-and-set in one `BEGIN IMMEDIATE`
+    transaction with its event. `staff` holds each staff member's PIN as an scrypt
+    hash. `catalog.shelf` is where a product is in this store (picking list).
+    """
+    orders = db["pickup_orders"]
+    orders.add_column("first_name", str, not_null_default="")
+    orders.add_column("hold_days", int, not_null_default=7)
+    for column in ("ready_at", "pickup_by", "checkin_at", "collected_at", "ended"):
+        orders.add_column(column, str)
+    db["pickup_lines"].create(
+        {
+            "order_id": str,
+            "line": int,
+            "sku": str,
+            "qty": int,
+            "name": str,
+            "state": str,
+            "updated": str,
+        },
+        pk=("order_id", "line"),
+        not_null={"state"},
+    )
+    db["staff"].create({"name": str, "pin_hash": str, "added": str}, pk="name")
+    db["catalog"].add_column("shelf", str)

@@ -91,6 +91,22 @@ def alert_steps(cfg) -> list:
     return [step]
 
 
+def order_worker_from_config(cfg, secrets: SecretResolver, ingester):
+    """The order worker of `hq run` (click & collect), sending with the ingester's client."""
+    if not cfg.orders.enabled:
+        return None
+    from hq.backends import open_hq_store
+    from hq.feed_worker import client_publisher
+    from hq.orders.tracker import TrackSettings
+    from hq.orders.worker import OrderWorker, OrderWorkerSettings
+
+    o = cfg.orders
+    settings = OrderWorkerSettings(o.interval_s, TrackSettings(o.hold_days, o.kiosk_promise_h))
+    return OrderWorker(
+        lambda: open_hq_store(cfg.database, secrets), client_publisher(ingester.client), settings
+    )
+
+
 def responder_from_config(cfg, secrets: SecretResolver):
     """The lookup responder of `hq run` on its own broker user and connection (None if off)."""
     if not cfg.lookup.enabled:
@@ -151,12 +167,17 @@ def run(config: Path, log_level: str) -> None:
         return f"{ingester.status_line()}; {lookups.status_line()}"
 
     feeds = feed_worker_from_config(cfg, SecretResolver.from_environ(config), ingester)
+    orders = order_worker_from_config(cfg, SecretResolver.from_environ(config), ingester)
     ingester.start()
     if lookups is not None:
         lookups.start()
     if feeds is not None:
         feeds.start()
+    if orders is not None:
+        orders.start()
     serve(check, stop, f"ingester {cfg.hq.id}")
+    if orders is not None:
+        orders.stop()
     if feeds is not None:
         feeds.stop()
     if lookups is not None:
@@ -165,6 +186,8 @@ def run(config: Path, log_level: str) -> None:
     this_run = ingester.stats.__dict__ | {"gaps": len(ingester.stats.gaps)}
     if lookups is not None:
         this_run["lookups"] = lookups.stats.__dict__
+    if orders is not None:
+        this_run["orders"] = orders.stats.__dict__
     # Counters of this process only; the lifetime figures are the database's own.
     click.echo(json.dumps({"this_run": this_run, "lifetime": lifetime_counts(ingester)}), err=True)
 
@@ -190,8 +213,9 @@ def lifetime_counts(ingester) -> dict | str:
 
 def _register() -> None:
     from hq.feed_cli import export_subject, feed, forget
+    from hq.orders.cli import order_status_command
 
-    for command in (feed, forget, export_subject):
+    for command in (feed, forget, export_subject, order_status_command):
         hq_group.add_command(command)
 
 

@@ -253,6 +253,35 @@ class AlertsSection(Section, kw_only=True):
     ] = 60.0
 
 
+class OrdersSection(Section, kw_only=True):
+    enabled: Annotated[
+        bool,
+        described("route pick-up orders to the stores and track their state from this process"),
+    ] = True
+    interval_s: Annotated[
+        float,
+        described("how often new order versions and store events are looked for", ge=0.05, le=10),
+    ] = 0.2
+    hold_days: Annotated[
+        int, described("a ready order waits this many days for its shopper", ge=1, le=60)
+    ] = 7
+    code_prefix: Annotated[
+        str,
+        described(
+            "imported pick-up codes must start with this (the stores' identity.order_prefix)",
+            max_length=16,
+        ),
+    ] = "TPO-"
+    kiosk_promise_h: Annotated[
+        int,
+        described(
+            "a kiosk order for pick-up at another store is promised ready this many hours later",
+            ge=1,
+            le=720,
+        ),
+    ] = 48
+
+
 class HqConfig(Section, kw_only=True):
     hq: Annotated[HqSection, described("this head-office process")] = msgspec.field(
         default_factory=HqSection
@@ -285,6 +314,9 @@ class HqConfig(Section, kw_only=True):
     alerts: Annotated[AlertsSection, described("store alerts (docs/wire.md, alerts)")] = (
         msgspec.field(default_factory=AlertsSection)
     )
+    orders: Annotated[
+        OrdersSection, described("click & collect: pick-up orders to the stores, their status")
+    ] = msgspec.field(default_factory=OrdersSection)
 
 
 def hq_cross_checks(cfg: HqConfig, secrets: SecretResolver) -> list[Problem]:

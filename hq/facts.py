@@ -21,6 +21,7 @@ from edge.hours import OpeningHours
 from edge.visits import DoorRow, day_bounds, format_ts, parse_ts
 from hq.db import Db, Tx
 from hq.metrics import DayFacts, VisitFact
+from hq.orders.lifecycle import aware_time
 
 FEED_TYPES = (
     "door.count",
@@ -35,6 +36,8 @@ FEED_TYPES = (
     "nps.response",
 )
 _TYPES_SQL = ", ".join(f"'{t}'" for t in FEED_TYPES)
+PICKUP_TOUCHPOINT = "click_collect"  # an NPS answer after a pick-up (docs/metrics.md)
+READY_LOOKBACK_DAYS = 30  # an order's earlier ready marks are looked for this far back
 UTC_ZONE = ZoneInfo("UTC")
 _decode = msgspec.json.Decoder(dict).decode
 
@@ -152,6 +155,7 @@ def load_day(db: Db, info: StoreInfo, day: date, windows: Windows) -> Loaded:
     _load_visits(db, loaded, events, windows)
     _load_sales(db, loaded, lo, hi)
     _load_waits(db, loaded, events, steps, lo_dt)
+    _load_ready(db, loaded, events, steps, lo_dt)
     return loaded
 
 
@@ -184,6 +188,8 @@ def _sort_events(loaded: Loaded, events: dict[int, tuple[str, str, dict, bool]])
             f.no_shows.append(ts)
         elif type_ == "nps.response":
             f.nps.append((ts, int(data["score"])))
+            if data.get("touchpoint") == PICKUP_TOUCHPOINT:
+                f.pickup_nps.append((ts, int(data["score"])))
 
 
 def _load_visits(
@@ -304,22 +310,77 @@ def _load_waits(
     steps: dict[str, list[tuple[int, float]]],
     lo_dt: datetime,
 ) -> None:
-    """Hand-overs with the wait since the order's latest check-in (None without one)."""
+    """Hand-overs with the wait at the counter: the store's `wait_s`, else since the latest check-in.
+
+    A partial hand-over (some lines now, the rest later) is counted apart from the ones
+    that complete an order; both have a wait.
+    """
     handovers = sorted(
-        (e[1], e[2].get("order")) for e in events.values() if e[0] == "pickup.handover"
+        (e[1], e[2].get("order") or "", e[2]) for e in events.values() if e[0] == "pickup.handover"
     )
     if not handovers:
         return
-    since = format_ts(lo_dt.astimezone(UTC) - timedelta(days=2))
     checkins: dict[str, list[str]] = {}
-    for seq, ts, data, clock_ok, boot in db.q(
-        "SELECT seq, ts, data, clock_ok, boot_id FROM hq_events WHERE type = 'pickup.checkin'"
-        " AND store = ? AND ts >= ? AND error IS NULL",
-        (loaded.facts.store, since),
+    for _seq, real, order in _order_marks(
+        db, loaded.facts.store, "pickup.checkin", lo_dt, 2, steps
     ):
-        real = rebased(ts, int(seq), bool(clock_ok), steps.get(boot))
-        checkins.setdefault(_decode(data).get("order"), []).append(real)
-    for ts, order in handovers:
+        checkins.setdefault(order, []).append(real)
+    for ts, order, data in handovers:
         before = [c for c in checkins.get(order, []) if c <= ts]
-        wait = (parse_ts(ts) - parse_ts(max(before))).total_seconds() if before else None
-        loaded.facts.handovers.append((ts, wait))
+        wait = data.get("wait_s")
+        if wait is None and before:
+            wait = (parse_ts(ts) - parse_ts(max(before))).total_seconds()
+        target = loaded.facts.partial_handovers if data.get("partial") else loaded.facts.handovers
+        target.append((ts, None if wait is None else float(wait)))
+
+
+def _order_marks(
+    db: Db,
+    store: str,
+    type_: str,
+    lo_dt: datetime,
+    days_back: int,
+    steps: dict[str, list[tuple[int, float]]],
+) -> list[tuple[int, str, str]]:
+    """(seq, re-based time, order) of a store's `type_` events from `days_back` before `lo_dt`."""
+    since = format_ts(lo_dt.astimezone(UTC) - timedelta(days=days_back))
+    return [
+        (
+            int(seq),
+            rebased(ts, int(seq), bool(ok), steps.get(boot)),
+            _decode(data).get("order") or "",
+        )
+        for seq, ts, data, ok, boot in db.q(
+            "SELECT seq, ts, data, clock_ok, boot_id FROM hq_events WHERE type = ?"
+            " AND store = ? AND ts >= ? AND error IS NULL",
+            (type_, store, since),
+        )
+    ]
+
+
+def _load_ready(
+    db: Db,
+    loaded: Loaded,
+    events: dict[int, tuple[str, str, dict, bool]],
+    steps: dict[str, list[tuple[int, float]]],
+    lo_dt: datetime,
+) -> None:
+    """Each order's first ready mark of the day, judged against the time it was promised for.
+
+    An order marked ready again (the rest after a partial ready) is judged once, by its
+    first mark; one without a promised time in the event is not judged.
+    """
+    readies = sorted((e[1], seq, e[2]) for seq, e in events.items() if e[0] == "pickup.ready")
+    if not readies:
+        return
+    first: dict[str, tuple[str, int]] = {}
+    store = loaded.facts.store
+    for seq, real, order in _order_marks(
+        db, store, "pickup.ready", lo_dt, READY_LOOKBACK_DAYS, steps
+    ):
+        first[order] = min(first.get(order, (real, seq)), (real, seq))
+    for ts, seq, data in readies:
+        earliest = first.get(data.get("order") or "")
+        promised = aware_time(data.get("promised_at"))
+        if promised is not None and (earliest is None or earliest[1] == seq):
+            loaded.facts.ready_judged.append((ts, parse_ts(ts) <= promised))

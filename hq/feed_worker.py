@@ -36,6 +36,7 @@ from hq.feeds import CHAIN, bucket_row, chain_feed
 from hq.privacy import expire_personal_events, expire_pseudonyms
 from hq.rollup import Rollup
 from hq.storage import HqStore, StoreUnavailable
+from hq.worker_thread import WorkerThread, report_failure
 from sync import wire
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,10 @@ def feed_payload(row: dict[str, Any]) -> bytes:
     return json.dumps({"v": 1} | row, separators=(",", ":")).encode()
 
 
-class FeedWorker:
+class FeedWorker(WorkerThread):
     """Runs the rollup, the publisher and housekeeping in one thread."""
+
+    thread_name = "hq-feeds"
 
     def __init__(
         self,
@@ -117,26 +120,8 @@ class FeedWorker:
         self.now = now
         self.steps = steps
         self.stats = FeedStats()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self.idle = threading.Event()  # set after a pass that found nothing to do
-
-    def start(self) -> None:
-        """Start the worker thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="hq-feeds", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Finish the pass in hand and stop."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        """Whether the worker thread runs."""
-        return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
         store = None
@@ -179,12 +164,7 @@ class FeedWorker:
                     continue  # more may be waiting
                 self.idle.set()
             except Exception as exc:  # never let the feeds die: report, back off, retry
-                if isinstance(exc, StoreUnavailable):
-                    self.stats.last_error = f"database unavailable: {exc}"
-                    log.warning("feeds: %s; retrying", self.stats.last_error)
-                else:
-                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                    log.exception("feeds: pass failed; retrying")
+                self.stats.last_error = report_failure(log, "feeds", exc, StoreUnavailable)
                 self.stats.active = False  # a new connection must win the lock again
                 if store is not None:
                     store.close()

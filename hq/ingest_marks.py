@@ -9,6 +9,8 @@
   earlier events and recomputes the hours they move out of and into.
 - `hq_device_health`: each device's newest `device.status` (by seq, so a resent older
   one never overwrites it), for the store status (hq/status.py).
+- `hq_order_events`, `hq_order_dirty`: pick-up order events by order, for the order
+  worker (hq/orders/marks.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hq.orders.marks import mark_order_events
 from hq.storage import EventRow
 
 
@@ -50,3 +53,4 @@ def mark_ingested(cur: Any, p: str, rows: Sequence[EventRow], received_at: str) 
             f"INSERT INTO hq_changes (kind, key) VALUES ('step', {p}) ON CONFLICT DO NOTHING",
             (store,),
         )
+    mark_order_events(cur, p, valid)

@@ -8,8 +8,9 @@ on either backend; `LookupResponder` is the thin MQTT shell `hq run` starts.
   is granted and took effect at or before now. Unknown pseudonym, consent denied,
   withdrawn, never asked, or not yet in effect: `known: false` and nothing else, so
   the kiosk cannot tell (or show) why.
-- It holds a first name, wishlist and recently viewed product ids, open pick-up
-  order codes: never a loyalty number, e-mail, address or customer id.
+- It holds a first name, wishlist and recently viewed product ids, the pick-up codes
+  of the shopper's open orders at this store (placed with the same card): never a
+  loyalty number, e-mail, address or customer id.
 - The responder has its own MQTT connection (its own broker user, `{hq user}-lookup`)
   and its own thread and database connection: a lookup never queues behind the
   ingester's batches, neither in our process nor in the broker's per-client queue
@@ -37,6 +38,7 @@ import paho.mqtt.client as mqtt
 
 from hq.db import Db
 from hq.ingest import iso_now
+from hq.orders.status import open_order_codes
 from hq.storage import HqStore, StoreUnavailable
 from sync import wire
 from sync.link import LinkState, lost_reason
@@ -85,16 +87,23 @@ def decide(req: wire.LookupRequest, rows: Sequence[ProfileRow], now: str) -> wir
                 first_name=(first_name or "")[:100],
                 wishlist=_product_ids(wishlist),
                 recently_viewed=_product_ids(recent),
-                # Click & collect (a later issue) fills this from head office's orders.
-                open_orders=[],
+                open_orders=[],  # answer() adds the store's open pick-up orders
             )
     return wire.LookupReply(v=1, req=req.req, known=False)
 
 
-def answer(db: Db, payload: bytes, now: str) -> wire.LookupReply:
-    """Validate a request and decide its reply from the database; raises WireError."""
+def answer(db: Db, payload: bytes, now: str, store: str | None = None) -> wire.LookupReply:
+    """Validate a request and decide its reply from the database; raises WireError.
+
+    A recognised shopper's reply lists the pick-up codes of their open orders at
+    `store` (placed with this card; hq/orders/), so the kiosk can offer the check-in.
+    """
     req = wire.decode_lookup(payload)
-    return decide(req, profile_rows(db, req.key_id, req.pseudonym), now)
+    reply = decide(req, profile_rows(db, req.key_id, req.pseudonym), now)
+    if reply.known and store is not None:
+        codes = open_order_codes(db, store, req.key_id, req.pseudonym)
+        reply = msgspec.structs.replace(reply, open_orders=codes)
+    return reply
 
 
 @dataclass
@@ -283,7 +292,7 @@ class LookupResponder:
             return True
         store = parsed[0]
         try:
-            reply = answer(db, payload, self.now())
+            reply = answer(db, payload, self.now(), store)
         except wire.WireError as exc:
             self._reject("invalid", f"{store}: {exc}")
             return True

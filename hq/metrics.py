@@ -8,6 +8,7 @@ never averaging ratios. Definitions: docs/metrics.md.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -50,9 +51,13 @@ class DayFacts:
     kiosk_sessions: list[str] = field(default_factory=list)
     kiosk_orders: list[str] = field(default_factory=list)
     pickups_ready: list[str] = field(default_factory=list)
+    # An order's first ready mark against its promised time: (ts, on time).
+    ready_judged: list[tuple[str, bool]] = field(default_factory=list)
     handovers: list[tuple[str, float | None]] = field(default_factory=list)  # (ts, wait s)
+    partial_handovers: list[tuple[str, float | None]] = field(default_factory=list)
     no_shows: list[str] = field(default_factory=list)
     nps: list[tuple[str, int]] = field(default_factory=list)
+    pickup_nps: list[tuple[str, int]] = field(default_factory=list)  # touchpoint click_collect
     clocks: list[tuple[str, bool]] = field(default_factory=list)  # (ts, clock_ok) of events
 
 
@@ -116,15 +121,25 @@ def store_day(facts: DayFacts) -> list[Bucket]:
     ):
         for ts in times:
             add(ts, key)
+    for ts, on_time in facts.ready_judged:
+        add(ts, "ready_on_time" if on_time else "ready_late")
     waits: list[list[float]] = [[] for _ in range(n)]
-    for ts, wait in facts.handovers:
-        add(ts, "pickups_collected")
-        idx = int((parse_ts(ts) - first).total_seconds() // 3600)
-        if wait is not None and 0 <= idx < n:
-            waits[idx].append(wait)
+    for key, handovers in (
+        ("pickups_collected", facts.handovers),
+        ("partial_handovers", facts.partial_handovers),
+    ):
+        for ts, wait in handovers:
+            add(ts, key)
+            idx = int((parse_ts(ts) - first).total_seconds() // 3600)
+            if wait is not None and 0 <= idx < n:
+                waits[idx].append(wait)
     for ts, score in facts.nps:
         add(ts, "nps_responses")
         add(ts, _nps_class(score))
+    for ts, score in facts.pickup_nps:
+        add(ts, "pickup_nps_responses")
+        if _nps_class(score) != "passives":
+            add(ts, f"pickup_{_nps_class(score)}")
     for ts, ok in facts.clocks:
         add(ts, "events")
         if not ok:
@@ -132,9 +147,7 @@ def store_day(facts: DayFacts) -> list[Bucket]:
 
     buckets = []
     for i, h in enumerate(foot.hours):
-        figures = _footfall_hour(h) | per_hour[i]
-        if waits[i]:
-            figures["wait_median_s"] = statistics.median(waits[i])
+        figures = _footfall_hour(h) | per_hour[i] | wait_figures(waits[i])
         buckets.append(
             Bucket(
                 "hour", utc_key(h.start), h.label, h.start + timedelta(hours=1), _sparse(figures)
@@ -142,6 +155,19 @@ def store_day(facts: DayFacts) -> list[Bucket]:
         )
     buckets.append(_day_bucket(facts, foot, per_hour, [w for ws in waits for w in ws]))
     return buckets
+
+
+def p90(values: list[float]) -> float:
+    """The 90th percentile by nearest rank: the smallest value at or above 90 % of them."""
+    ordered = sorted(values)
+    return ordered[math.ceil(0.9 * len(ordered)) - 1]
+
+
+def wait_figures(waits: list[float]) -> dict[str, float]:
+    """Median and p90 wait at the counter ({} without hand-overs that had a check-in)."""
+    if not waits:
+        return {}
+    return {"wait_median_s": statistics.median(waits), "wait_p90_s": p90(waits)}
 
 
 def _nps_class(score: int) -> str:
@@ -190,8 +216,7 @@ def _day_bucket(
     for hour in per_hour:
         for k, v in hour.items():
             figures[k] = figures.get(k, 0) + v
-    if waits:
-        figures["wait_median_s"] = statistics.median(waits)
+    figures |= wait_figures(waits)
     end = foot.hours[-1].start + timedelta(hours=1)
     return Bucket("day", utc_key(foot.hours[0].start), facts.day.isoformat(), end, _sparse(figures))
 
@@ -224,10 +249,16 @@ COUNTS = (
     "pickups_ready",
     "pickups_collected",
     "no_shows",
+    "ready_on_time",
+    "ready_late",
+    "partial_handovers",
     "nps_responses",
     "promoters",
     "passives",
     "detractors",
+    "pickup_nps_responses",
+    "pickup_promoters",
+    "pickup_detractors",
     "events",
     "untrusted_clock_events",
 )
@@ -240,9 +271,12 @@ def ratio(num: float, den: float) -> float | None:
     return None if not den else num / den
 
 
+# Figures that do not add up across stores: the chain roll-up leaves them out (null).
+NOT_SUMMED = ("doors", "wait_median_s", "wait_p90_s")
+_NO_WAIT = {"wait_median_s": None, "wait_p90_s": None}
 _ZERO = {
-    "hour": dict.fromkeys(COUNTS + HOUR_ONLY, 0) | {"doors": {}, "wait_median_s": None},
-    "day": dict.fromkeys(COUNTS + DAY_ONLY, 0) | {"doors": {}, "wait_median_s": None},
+    "hour": dict.fromkeys(COUNTS + HOUR_ONLY, 0) | {"doors": {}} | _NO_WAIT,
+    "day": dict.fromkeys(COUNTS + DAY_ONLY, 0) | {"doors": {}} | _NO_WAIT,
 }
 
 
@@ -257,8 +291,10 @@ def derive(period: str, figures: Mapping[str, Any]) -> dict[str, Any]:
     f["sales_per_visitor_cents"] = ratio(net, visitors)
     f["identification_rate"] = ratio(f["identified_visits"], visitors)
     f["online_to_offline_share"] = ratio(f["online_active_visits"], f["matched_visits"])
-    responses = f["nps_responses"]
-    f["nps"] = None if not responses else 100.0 * (f["promoters"] - f["detractors"]) / responses
+    f["nps"] = _nps(f["promoters"], f["detractors"], f["nps_responses"])
+    f["pickup_nps"] = _nps(f["pickup_promoters"], f["pickup_detractors"], f["pickup_nps_responses"])
+    f["ready_on_time_rate"] = ratio(f["ready_on_time"], f["ready_on_time"] + f["ready_late"])
+    f["no_show_rate"] = ratio(f["no_shows"], f["no_shows"] + f["pickups_collected"])
     crossings = f["entries"] + f["exits"]
     f["counting_accuracy"] = (
         None if period != "day" or not crossings else 1 - abs(f["entries"] - f["exits"]) / crossings
@@ -267,15 +303,19 @@ def derive(period: str, figures: Mapping[str, Any]) -> dict[str, Any]:
     return f
 
 
+def _nps(promoters: int, detractors: int, responses: int) -> float | None:
+    return None if not responses else 100.0 * (promoters - detractors) / responses
+
+
 def sum_figures(many: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Stored figures of several stores' buckets added up (a chain roll-up).
 
     Peaks, residuals and medians do not add up across stores: the sum of peaks is
-    reported as the chain's occupancy peak (an upper bound), the median wait is left out.
+    reported as the chain's occupancy peak (an upper bound), the waits are left out.
     """
     total: dict[str, Any] = {}
     for figures in many:
         for k, v in figures.items():
-            if k not in ("doors", "wait_median_s"):
+            if k not in NOT_SUMMED:
                 total[k] = total.get(k, 0) + v
     return total

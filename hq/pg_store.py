@@ -169,7 +169,13 @@ class PgHqStore(ImportWrites):
         """Rewrite the tables that held erased pseudonyms, so no dead copy stays on disk."""
         with self._lock:
             try:
-                for table in ("hq_visits", "hq_profile_keys", "hq_transaction_keys"):
+                for table in (
+                    "hq_visits",
+                    "hq_profile_keys",
+                    "hq_transaction_keys",
+                    "hq_order_keys",
+                    "hq_orders",
+                ):
                     self._conn.execute(f"VACUUM FULL {table}")
                 # CHECKPOINT needs superuser or pg_checkpoint; the rewrite is what counts.
                 with contextlib.suppress(errors.InsufficientPrivilege):

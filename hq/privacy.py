@@ -4,7 +4,7 @@
   office for `ttl_h` without a consented link (docs/identity.md). Its identified
   purchases are counted first and kept as a number, so the feeds do not change.
 - `forget`: a profile, its pseudonyms (under every key), its visit links and the
-  pseudonyms on its receipts are deleted; the visits and receipts stay as anonymous
+  pseudonyms on its receipts and pick-up orders (and their first names) are deleted; the visits and receipts stay as anonymous
   counts. The affected days are recomputed by the rollup. Deleted rows are then
   overwritten on disk (`checkpoint`), so a byte search finds none of them.
 - `export_subject`: everything head office holds about one customer.
@@ -129,18 +129,24 @@ def forget(db: Db, customer: str, windows: Windows | None = None) -> Erased:
 
 
 def _delete_receipt_keys(tx: Tx, keys: list[tuple]) -> int:
+    """Delete the pseudonyms of the customer's receipts and pick-up orders; receipts touched."""
     n = 0
     for key_id, pseudonym in keys:
+        tx.execute(  # the first name on the customer's pick-up orders goes too
+            "UPDATE hq_orders SET first_name = '' WHERE order_id IN"
+            " (SELECT order_id FROM hq_order_keys WHERE key_id = ? AND pseudonym = ?)",
+            (key_id, pseudonym),
+        )
         n += len(
             tx.execute(
                 "SELECT txn_id FROM hq_transaction_keys WHERE key_id = ? AND pseudonym = ?",
                 (key_id, pseudonym),
             )
         )
-        tx.execute(
-            "DELETE FROM hq_transaction_keys WHERE key_id = ? AND pseudonym = ?",
-            (key_id, pseudonym),
-        )
+        for table in ("hq_transaction_keys", "hq_order_keys"):
+            tx.execute(
+                f"DELETE FROM {table} WHERE key_id = ? AND pseudonym = ?", (key_id, pseudonym)
+            )
     return n
 
 
@@ -174,8 +180,14 @@ def export_subject(db: Db, customer: str) -> dict[str, Any] | None:
             "updated_at": updated,
         }
     out["pseudonyms"] = [{"key_id": k, "pseudonym": p, "kind": kind} for k, p, kind in keys]
-    visits, receipts = [], []
+    visits, receipts, orders = [], [], []
     for key_id, pseudonym, _kind in keys:
+        orders += db.q(
+            "SELECT o.order_id, o.store, o.state, o.promised_at, o.created_at FROM hq_orders o"
+            " JOIN hq_order_keys k ON k.order_id = o.order_id"
+            " WHERE k.key_id = ? AND k.pseudonym = ?",
+            (key_id, pseudonym),
+        )
         visits += db.q(
             "SELECT store, ts, customer_id FROM hq_visits WHERE key_id = ? AND pseudonym = ?",
             (key_id, pseudonym),
@@ -195,6 +207,10 @@ def export_subject(db: Db, customer: str) -> dict[str, Any] | None:
     out["transactions"] = [
         {"id": i, "store": s, "ts": ts, "type": t, "net_cents": int(n), "currency": cur}
         for i, s, ts, t, n, cur in sorted(set(receipts))
+    ]
+    out["pickup_orders"] = [
+        {"order_id": o, "store": s, "state": st, "promised_at": pr, "created_at": c}
+        for o, s, st, pr, c in sorted(set(orders))
     ]
     out["online_activity"] = [
         at

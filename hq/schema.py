@@ -258,6 +258,75 @@ _MIGRATIONS: list[list[str]] = [
         # Stores whose open alerts changed and are not yet published (retained) on MQTT.
         "CREATE TABLE IF NOT EXISTS hq_alert_outbox (store TEXT PRIMARY KEY)",
     ],
+    # v6: click & collect (hq/orders/): pick-up orders, their lines and state at the store,
+    # the pseudonyms of their loyalty numbers, the routing outbox, and the stores' order
+    # events indexed by order.
+    [
+        # One row per order. store: the pick-up store; origin: the store whose kiosk took
+        # it (NULL for an imported web order). status is head office's word (placed |
+        # cancelled) and version grows with every change routed to the store; state and
+        # the times after it come from the store's pickup.* events (hq/orders/status.py).
+        # first_name is personal data: blanked once the order has ended.
+        """CREATE TABLE IF NOT EXISTS hq_orders (
+            order_id TEXT PRIMARY KEY,
+            store TEXT NOT NULL,
+            origin TEXT,
+            version INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            code TEXT NOT NULL,
+            promised_at TEXT NOT NULL,
+            first_name TEXT NOT NULL,
+            hold_days INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            ready_at TEXT,
+            pickup_by TEXT,
+            checked_in_at TEXT,
+            ended_at TEXT,
+            collected_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS hq_orders_store_code ON hq_orders (store, code)",
+        # state: to_pick | picked | short | ready | collected | put_back (edge/pickup.py).
+        """CREATE TABLE IF NOT EXISTS hq_order_lines (
+            order_id TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            sku TEXT NOT NULL,
+            qty INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            PRIMARY KEY (order_id, line)
+        )""",
+        # The order's loyalty number under every chain key; never the number itself.
+        """CREATE TABLE IF NOT EXISTS hq_order_keys (
+            order_id TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            pseudonym TEXT NOT NULL,
+            PRIMARY KEY (order_id, key_id)
+        )""",
+        "CREATE INDEX IF NOT EXISTS hq_order_keys_pseudonym ON hq_order_keys (key_id, pseudonym)",
+        # Versions to send on the pick-up store's down/orders; a row leaves once the
+        # broker has acknowledged that version (or a newer one replaced it).
+        """CREATE TABLE IF NOT EXISTS hq_order_outbox (
+            order_id TEXT PRIMARY KEY,
+            store TEXT NOT NULL,
+            version INTEGER NOT NULL
+        )""",
+        # The stores' order.placed and pickup.* events by order (written at ingest), so
+        # an order's state is recomputed from exactly its events.
+        """CREATE TABLE IF NOT EXISTS hq_order_events (
+            store TEXT NOT NULL,
+            seq {bigint} NOT NULL,
+            order_id TEXT NOT NULL,
+            PRIMARY KEY (store, seq)
+        )""",
+        "CREATE INDEX IF NOT EXISTS hq_order_events_order ON hq_order_events (order_id)",
+        # Orders whose state must be recomputed (an event arrived, an import changed it).
+        # No unique key, like hq_dirty: the worker deletes exactly the rows it read.
+        """CREATE TABLE IF NOT EXISTS hq_order_dirty (
+            id {serial_pk},
+            order_id TEXT NOT NULL
+        )""",
+    ],
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)

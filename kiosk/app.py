@@ -28,6 +28,7 @@ from kiosk.core.orders import OrderError, OrderRequest
 from kiosk.core.scans import Identify, NotUnderstood, OpenProduct, PickupStatus
 from kiosk.core.service import KioskService, ProductPage
 from kiosk.core.session import Session
+from kiosk.core.staff_service import StaffService
 from kiosk.i18n import N_, Translator
 from kiosk.messages import (
     OrderDone,
@@ -43,13 +44,16 @@ from kiosk.screens.confirm import ConfirmScreen
 from kiosk.screens.countdown import CountdownScreen
 from kiosk.screens.order import OrderScreen
 from kiosk.screens.pickup import PickupScreen
+from kiosk.screens.pickup_code import PickupCodeScreen
 from kiosk.screens.product import ProductScreen
 from kiosk.screens.search import SearchScreen
+from kiosk.screens.staff_pin import StaffPinScreen
+from kiosk.staff_mode import StaffMode
 
 log = logging.getLogger(__name__)
 
 
-class KioskApp(App):
+class KioskApp(StaffMode, App):
     """The endless-aisle kiosk for shoppers."""
 
     CSS_PATH = Path(__file__).parent / "kiosk.tcss"
@@ -64,8 +68,12 @@ class KioskApp(App):
         store_name: str = "",
         clock: Callable[[], float] = time.monotonic,
         scanner: Callable[[Callable[[ScanRead], None]], object] | None = None,
+        staff: StaffService | None = None,
+        staff_only: bool = False,
     ) -> None:
         super().__init__()
+        self.staff = staff  # staff mode's data source; None: no staff mode here
+        self.staff_only = staff_only and staff is not None
         self.service = service
         self.settings = settings
         self.store_name = store_name
@@ -96,6 +104,8 @@ class KioskApp(App):
 
     def on_mount(self) -> None:
         self.push_screen(AttractScreen())
+        if self.staff_only:  # a staff terminal: the PIN screen, never the shopper's
+            self.push_screen(StaffPinScreen(can_cancel=False))
         self.set_interval(0.25, self.check_idle)
         self.warm_up()
         self.call_after_refresh(self._freeze_startup_objects)
@@ -151,6 +161,13 @@ class KioskApp(App):
 
     def check_idle(self) -> None:
         """Every 0.25 s: countdown after the idle time, wipe when it reaches zero."""
+        if self.staff_signed_in or isinstance(self.screen, StaffPinScreen):
+            # Staff mode has its own, longer idle time and no countdown.
+            if self.clock() - self.last_activity >= self.settings.staff_idle_s:
+                if self.staff_signed_in or not self.staff_only:
+                    self.staff_sign_out("idle")
+                self.last_activity = self.clock()
+            return
         if isinstance(self.screen, AttractScreen) and self.session is None:
             self.last_activity = self.clock()
             return
@@ -212,9 +229,14 @@ class KioskApp(App):
         """Show the order form for a product."""
         self.push_screen(OrderScreen(page))
 
-    def record_nps(self, score: int) -> None:
+    def open_pickup_code(self) -> None:
+        """Show "collect an order": type the pick-up code."""
+        self.ensure_session()
+        self.push_screen(PickupCodeScreen())
+
+    def record_nps(self, score: int, touchpoint: str = "kiosk") -> None:
         """The shopper's NPS answer (appending an event does not block)."""
-        self.ensure_session().nps(score)
+        self.ensure_session().nps(score, touchpoint)
 
     # -- workers: blocking work off the UI thread, results as messages ------------------------
 
@@ -264,9 +286,14 @@ class KioskApp(App):
                 Recognised(profile, (action.pseudonym, action.key_id), wishlist, recent)
             )
         elif isinstance(action, PickupStatus):
-            self.post_message(PickupFound(action.code, self.service.pickup(action.code)))
+            self.post_message(PickupFound(action.code, self.service.checkin(action.code, "scan")))
         else:
             self.post_message(ScanUnderstood(action, None, read_at))
+
+    @work(thread=True, exclusive=True, group="checkin", exit_on_error=False)
+    def check_in(self, code: str, via: str) -> None:
+        """The shopper is here for a typed pick-up code."""
+        self.post_message(PickupFound(code.upper(), self.service.checkin(code, via)))
 
     @on(Worker.StateChanged)
     def worker_failed(self, event: Worker.StateChanged) -> None:
@@ -306,7 +333,10 @@ class KioskApp(App):
 
     def on_scan_read(self, message: ScanRead) -> None:
         self.touch()
-        self.understand_scan(message.data, message.symbology, message.read_at)
+        if self.staff_signed_in:
+            self.staff_scan(message.data, message.symbology)
+        else:
+            self.understand_scan(message.data, message.symbology, message.read_at)
 
     def on_scan_understood(self, message: ScanUnderstood) -> None:
         action = message.action
@@ -333,4 +363,6 @@ class KioskApp(App):
 
     def on_pickup_found(self, message: PickupFound) -> None:
         self.ensure_session()
-        self.push_screen(PickupScreen(message.code, message.info))
+        if isinstance(self.screen, PickupCodeScreen | PickupScreen):
+            self.pop_screen()
+        self.push_screen(PickupScreen(message.code, message.order, self.service.tz))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge.classify import classifier_from_config
+from edge.clock import Clock
 from edge.config import StoreConfig, kiosk_scanner
 from edge.configtree import SecretResolver
 from edge.eventlog import EventLog
@@ -14,6 +15,7 @@ from kiosk.app import KioskApp
 from kiosk.core.mqtt_recognition import MqttRecognition
 from kiosk.core.recognition import OfflineRecognition, Recognition
 from kiosk.core.service import KioskService
+from kiosk.core.staff_service import StaffService
 
 
 @dataclass
@@ -24,10 +26,13 @@ class Kiosk:
     service: KioskService
     eventlog: EventLog
     lookups: MqttRecognition | None = None
+    staff: StaffService | None = None
 
     def close(self) -> None:
         """Commit what the kiosk recorded, release the database, leave the broker."""
         self.service.close()
+        if self.staff is not None:
+            self.staff.close()
         self.eventlog.stop()
         if self.lookups is not None:
             self.lookups.close()
@@ -56,8 +61,15 @@ def build_kiosk(
     recognition: Recognition | None = None,
     clock: Callable[[], float] = time.monotonic,
     with_scanner: bool = True,
+    staff_only: bool = False,
+    wall_clock: Clock | None = None,
 ) -> Kiosk:
-    """The kiosk app on the store database, reading the configured kiosk scanner."""
+    """The kiosk app on the store database, reading the configured kiosk scanner.
+
+    Staff mode (behind a PIN) is on every kiosk; `staff_only` makes a staff terminal
+    that never shows the shopper's screens. `wall_clock` stamps events and decides
+    pick-up times (tests inject one); `clock` is the monotonic idle timer.
+    """
     db = cfg.database
     lookups = None
     if recognition is None:
@@ -65,6 +77,7 @@ def build_kiosk(
         recognition = lookups.start() if lookups is not None else OfflineRecognition()
     eventlog = EventLog(
         db.path,
+        clock=wall_clock,
         commit_interval=db.commit_interval_ms / 1000,
         batch_max=db.batch_max,
         busy_timeout_ms=db.busy_timeout_ms,
@@ -79,6 +92,14 @@ def build_kiosk(
         recognition=recognition,
         order_prefix=cfg.identity.order_prefix,
         busy_timeout_ms=db.busy_timeout_ms,
+        tz=cfg.store.timezone,
+    )
+    active = next(k for k in cfg.identity.keys if k.id == cfg.identity.active_key)
+    staff = StaffService(
+        cfg,
+        key=secrets.read(active.file),
+        stamper=eventlog.stamper,
+        device="staff" if staff_only else "kiosk",
     )
     scanner = None
     dev = kiosk_scanner(cfg)
@@ -86,5 +107,13 @@ def build_kiosk(
         from kiosk.scanner import KioskScanner
 
         scanner = lambda post: KioskScanner(dev, post)  # noqa: E731
-    app = KioskApp(service, cfg.kiosk, store_name=cfg.store.name, clock=clock, scanner=scanner)
-    return Kiosk(app, service, eventlog, lookups)
+    app = KioskApp(
+        service,
+        cfg.kiosk,
+        store_name=cfg.store.name,
+        clock=clock,
+        scanner=scanner,
+        staff=staff,
+        staff_only=staff_only,
+    )
+    return Kiosk(app, service, eventlog, lookups, staff)

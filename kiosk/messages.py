@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from edge.pickup_views import OrderView
 from kiosk.core.orders import PlacedOrder
 from kiosk.core.recognition import ProfileSummary
 from kiosk.core.scans import ScanAction
 from kiosk.core.search import SearchResult
-from kiosk.core.service import Hit, PickupInfo, ProductPage
+from kiosk.core.service import Hit, ProductPage
 
 
 @dataclass
@@ -67,7 +68,7 @@ class Recognised(Message):
 
 @dataclass
 class PickupFound(Message):
-    """A scanned pick-up code's order, if head office has sent it."""
+    """A pick-up code's order after the shopper's check-in, if head office has sent it."""
 
     code: str
-    info: PickupInfo | None
+    order: OrderView | None

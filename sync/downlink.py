@@ -6,8 +6,9 @@
   applied in one transaction once every part of a version is there; a version at
   or below the applied one is ignored, and a newer version supersedes staged parts
   of an older one. So replays, duplicates and any arrival order give the same result.
-- Orders (`down/orders`) are applied one by one: an order changes only when its
-  version is newer than the stored one.
+- Orders (`down/orders`) are applied one by one by `edge.pickup_orders` (lines,
+  cancellations and their events): an order changes only when its version is newer
+  than the stored one.
 
 The applier is called from the uplink's drain thread, which owns the connection.
 """
@@ -19,9 +20,11 @@ import logging
 import sqlite3
 import time
 
-import msgspec
 import paho.mqtt.client as mqtt
 
+from edge.clock import Clock, read_boot_id
+from edge.eventlog import EventStamper
+from edge.pickup_orders import LineIn, OrderIn, OrderRefused, apply_order
 from sync import wire
 
 log = logging.getLogger(__name__)
@@ -34,10 +37,10 @@ _PART_ENVELOPE = 4096
 
 _CATALOG_COLUMNS = (
     "sku, gtin, name, brand, category, price_cents, description, rating, reviews, alternatives,"
-    " sale_price_cents"
+    " sale_price_cents, shelf"
 )
 _CATALOG_UPSERT = (
-    f"INSERT INTO catalog ({_CATALOG_COLUMNS}, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO catalog ({_CATALOG_COLUMNS}, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT(sku) DO UPDATE SET version = excluded.version, "
     + ", ".join(f"{c} = excluded.{c}" for c in _CATALOG_COLUMNS.split(", ")[1:])
     # Only a changed product touches the row, and with it the FTS index (update trigger).
@@ -62,6 +65,7 @@ def _catalog_row(i: wire.CatalogItem, version: int) -> tuple:
         i.reviews,
         json.dumps(i.alternatives),
         i.sale_price_cents,
+        i.shelf,
         version,
     )
 
@@ -74,9 +78,12 @@ def _applied_version(conn: sqlite3.Connection, kind: str) -> int:
 class DownlinkApplier:
     """Applies downlinked messages to the store database; counts what it refused."""
 
-    def __init__(self) -> None:
+    def __init__(self, stamper: EventStamper | None = None) -> None:
         self.applied: dict[str, int] = {"catalog": 0, "stock": 0, "orders": 0}
         self.rejected = 0
+        # Stamps the events an order causes (`pickup.cancelled`), written in the
+        # order's own transaction.
+        self.stamper = stamper or EventStamper(Clock(), read_boot_id())
 
     def handle(self, conn: sqlite3.Connection, kind: str, payload: bytes) -> None:
         """Apply one `down/…` message (`kind` is the topic after `down/`)."""
@@ -174,28 +181,30 @@ class DownlinkApplier:
         log.info("downlink: %s version %d applied (%d items)", kind, version, len(items))
 
     def _orders(self, conn: sqlite3.Connection, update: wire.OrdersUpdate) -> None:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-        with conn:
-            for o in update.orders:
-                conn.execute(
-                    "INSERT INTO pickup_orders (order_id, version, status, code, lines, promised_at, delay_note,"
-                    " updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT(order_id) DO UPDATE SET version = excluded.version, status = excluded.status,"
-                    " code = excluded.code, lines = excluded.lines, promised_at = excluded.promised_at,"
-                    " delay_note = excluded.delay_note, updated = excluded.updated"
-                    " WHERE excluded.version > pickup_orders.version",
-                    (
-                        o.order,
-                        o.version,
-                        o.status,
-                        o.code,
-                        msgspec.json.encode(o.lines).decode(),
-                        o.promised_at,
-                        o.delay_note,
-                        stamp,
-                    ),
-                )
+        for o in update.orders:
+            try:
+                outcome = apply_order(conn, order_in(o), self.stamper)
+            except OrderRefused as exc:
+                self.rejected += 1
+                log.warning("downlink: refused order %s version %d: %s", o.order, o.version, exc)
+                continue
+            log.info("downlink: order %s version %d: %s", o.order, o.version, outcome)
         self.applied["orders"] += len(update.orders)
+
+
+def order_in(o: wire.PickupOrder) -> OrderIn:
+    """Head office's order as the store's order book takes it."""
+    return OrderIn(
+        order=o.order,
+        version=o.version,
+        status=o.status,
+        code=o.code,
+        lines=tuple(LineIn(sku=ln.sku, qty=ln.qty, name=ln.name, line=ln.line) for ln in o.lines),
+        promised_at=o.promised_at,
+        delay_note=o.delay_note,
+        first_name=o.first_name,
+        hold_days=o.hold_days,
+    )
 
 
 def split_items(

@@ -32,7 +32,9 @@ from pathlib import Path
 import msgspec
 import paho.mqtt.client as mqtt
 
+from edge.clock import Clock
 from edge.db import connect
+from edge.eventlog import EventStamper
 from edge.events import Event
 from sync import wire
 from sync.downlink import DownlinkApplier
@@ -102,7 +104,7 @@ class Uplink:
         self._rewind_to: int | None = None
         self._thread: threading.Thread | None = None
         self._downlink: queue.Queue[tuple[str, bytes]] = queue.Queue()
-        self.downlink = DownlinkApplier()
+        self.downlink = DownlinkApplier(EventStamper(Clock(), settings.boot_id))
         self._state_error = ""
         self.link = LinkState("uplink", f"{settings.host}:{settings.port}", log)
         self.client = self._make_client()

@@ -106,6 +106,9 @@ class CatalogItem(
     rating: Annotated[float, Meta(ge=0, le=5)] | None = None
     reviews: Annotated[int, Meta(ge=0)] = 0
     alternatives: Annotated[list[Sku], Meta(max_length=20)] = []
+    # Where the product is in this store ("A12-3"), for the staff's picking list;
+    # optional like sale_price_cents.
+    shelf: Annotated[str, Meta(max_length=40)] = ""
 
 
 class StockItem(
@@ -144,16 +147,28 @@ class StockPart(
     km: dict[StoreId, Annotated[float, Meta(ge=0, le=40_075)]] = {}
 
 
-class OrderLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class OrderLine(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
     """One line of a pick-up order."""
 
     sku: Sku
     qty: Annotated[int, Meta(ge=1, le=1000)]
     name: Annotated[str, Meta(max_length=200)] = ""
+    # The line's number within its order (unique in it), as events and staff name it.
+    # Optional for older senders: the store then numbers lines by position from 1.
+    line: Annotated[int, Meta(ge=1, le=1000)] | None = None
 
 
-class PickupOrder(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A click-&-collect order for this store; `version` grows with every change at HQ."""
+class PickupOrder(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """A click-&-collect order for this store; `version` grows with every change at HQ.
+
+    Head office sends `placed` (a new or changed order) or `cancelled`; the other
+    statuses are accepted from older senders and read as `placed`. Line states
+    (picked, ready, collected, ...) are the store's own and never taken from HQ.
+    """
 
     order: Annotated[str, Meta(min_length=1, max_length=64)]
     version: Annotated[int, Meta(ge=1)]
@@ -162,6 +177,11 @@ class PickupOrder(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     lines: Annotated[list[OrderLine], Meta(max_length=100)] = []
     promised_at: Annotated[str, Meta(max_length=30)] = ""
     delay_note: Annotated[str, Meta(max_length=200)] = ""
+    # Personal data, for the greeting and the hand-over check: the store deletes it
+    # when the order ends (collected, expired, cancelled).
+    first_name: Annotated[str, Meta(max_length=100)] = ""
+    # Pick-up-by = ready time + hold_days, at the end of that local calendar day.
+    hold_days: Annotated[int, Meta(ge=1, le=60)] = 7
 
 
 class OrdersUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -1,4 +1,4 @@
-"""`touchpoint hq import stores|profiles|transactions FILE`: the shell around hq/imports/runner.py.
+"""`touchpoint hq import stores|profiles|transactions|orders FILE`: the shell around hq/imports/runner.py.
 
 Exit status: 0 every row imported (or already as given), 1 some rows rejected (so a
 scheduled import is noticed), 2 a bad command line, config or unreadable file,
@@ -19,6 +19,7 @@ _HELP = {
     "stores": "Load the store registry: id, name, timezone, opening hours, doors, location, staff.",
     "profiles": "Load online profiles: ids pseudonymised under every chain key, consents, activity.",
     "transactions": "Load POS receipts and online orders (sales and returns) of registered stores.",
+    "orders": "Load click-&-collect orders for pick-up at registered stores; hq run sends them there.",
 }
 
 
@@ -48,7 +49,13 @@ def run_import_command(kind_name: str, file: Path, config: Path) -> None:
     except (OSError, StoreUnavailable) as exc:
         click.echo(f"{config}: cannot open head office's keys or database: {exc}", err=True)
         raise SystemExit(2) from None
-    kind = kind_for(kind_name, store, Pseudonymiser(keys, cfg.identity.active_key), cfg.hq.currency)
+    pseudonymiser = Pseudonymiser(keys, cfg.identity.active_key)
+    rules = None
+    if kind_name == "orders":
+        from hq.orders.intake import rules_from_config
+
+        rules = rules_from_config(cfg, keys)
+    kind = kind_for(kind_name, store, pseudonymiser, cfg.hq.currency, rules)
 
     def reject(line: int, reason: str) -> None:
         click.echo(f"{file}:{line}: {reason}", err=True)
@@ -83,7 +90,7 @@ def run_import_command(kind_name: str, file: Path, config: Path) -> None:
 
 @click.group("import")
 def import_group() -> None:
-    """Import stores, profiles or transactions from a CSV or JSONL file (docs/imports.md)."""
+    """Import stores, profiles, transactions or orders from a CSV or JSONL file (docs/imports.md)."""
 
 
 def _command(kind_name: str) -> click.Command:

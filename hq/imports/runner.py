@@ -23,6 +23,7 @@ from hq.imports.profiles import parse_profile
 from hq.imports.source import ENCODING, Reader, Row, file_format, rejected_path
 from hq.imports.stores import parse_store
 from hq.imports.transactions import parse_transaction
+from hq.orders import records as orders
 from hq.storage import HqStore, ImportCounts
 
 # Input fields per kind: the CSV columns and the JSONL keys (docs/imports.md).
@@ -51,6 +52,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "items",
         "loyalty_number",
     ),
+    "orders": orders.FIELDS,
 }
 BATCH_ROWS = 20_000
 
@@ -64,8 +66,14 @@ class Kind:
     write: Callable[[list, str], ImportCounts]  # (records, now) -> counts, one transaction
 
 
-def kind_for(name: str, store: HqStore, pseudonymiser: Pseudonymiser, currency: str) -> Kind:
-    """The parse/batch/write triple of one import kind on `store`."""
+def kind_for(
+    name: str, store: HqStore, pseudonymiser: Pseudonymiser, currency: str, orders: Any = None
+) -> Kind:
+    """The parse/batch/write triple of one import kind on `store` (`orders`: OrderRules)."""
+    if name == "orders":
+        from hq.orders.intake import OrderRules, order_kind
+
+        return order_kind(store, orders or OrderRules(pseudonymiser))
     if name == "stores":
         return Kind(parse_store, lambda r: (r.store,), store.import_stores)
     if name == "profiles":

@@ -22,6 +22,8 @@ from edge.config import KioskSection
 from edge.db import connect, open_store_db
 from edge.eventlog import EventLog
 from edge.events import Payload
+from edge.pickup_desk import PickupDesk
+from edge.pickup_views import OrderView
 from kiosk.core.alternatives import alternatives
 from kiosk.core.availability import Availability, availability
 from kiosk.core.orders import OrderRequest, PlacedOrder, build_order
@@ -57,16 +59,6 @@ class Hit:
     availability: Availability
 
 
-@dataclass(frozen=True)
-class PickupInfo:
-    """A pick-up order as the shopper may see it (status is a machine value)."""
-
-    code: str
-    status: str
-    promised_at: str
-    delay_note: str
-
-
 class KioskService:
     """Search, products, orders, scans and recognition over one store database."""
 
@@ -83,6 +75,7 @@ class KioskService:
         device: str = "kiosk",
         distances: Mapping[str, float] | None = None,
         busy_timeout_ms: int = 5000,
+        tz: str = "UTC",
     ) -> None:
         open_store_db(db_path, busy_timeout_ms=busy_timeout_ms).close()
         self.conn = connect(db_path, busy_timeout_ms=busy_timeout_ms)
@@ -95,6 +88,9 @@ class KioskService:
         self.device = device
         self.distances = dict(distances or {})
         self.searcher = CatalogSearch(self.conn, page_size=settings.page_size)
+        self.tz = tz
+        # Check-ins are recorded in the same transaction as the order's new state.
+        self.desk = PickupDesk(self.conn, stamper=eventlog.stamper, tz=tz, device=device)
         self._lock = threading.Lock()
         self._lookups = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kiosk-lookup")
 
@@ -170,14 +166,13 @@ class KioskService:
             km = self._distances()
         return [Hit(p, self._availability(p, km)) for p in found]
 
-    def pickup(self, code: str) -> PickupInfo | None:
-        """The pick-up order with this code, if head office has sent it."""
+    def checkin(self, code: str, via: str) -> OrderView | None:
+        """The shopper is here for this pick-up code (scanned or typed): the order, or None.
+
+        An open order records `pickup.checkin`, which the staff queue shows at once.
+        """
         with self._lock:
-            row = self.conn.execute(
-                "SELECT code, status, promised_at, delay_note FROM pickup_orders WHERE code = ?",
-                (code,),
-            ).fetchone()
-        return PickupInfo(*(v or "" for v in row)) if row else None
+            return self.desk.checkin(code, via)
 
     # -- orders --------------------------------------------------------------------------
 

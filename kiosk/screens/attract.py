@@ -25,9 +25,22 @@ class AttractScreen(KioskScreen):
             with Center():
                 yield Button(tr("Search products"), id="start-search", variant="primary")
             with Center():
+                yield Button(tr("Collect an order"), id="collect", classes="nav")
+            with Center():
                 other = "English" if self.app.translator.language == "nl" else "Nederlands"  # type: ignore[attr-defined]
                 yield Button(other, id="language", classes="nav")
+            if self.app.staff is not None:  # type: ignore[attr-defined]
+                with Center():
+                    yield Button(tr("Staff"), id="open-staff", classes="staff-door")
 
     @on(Button.Pressed, "#start-search")
     def start_search(self) -> None:
         self.app.open_search()  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#collect")
+    def collect(self) -> None:
+        self.app.open_pickup_code()  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#open-staff")
+    def open_staff(self) -> None:
+        self.app.open_staff()  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from textual.widgets import Button, Label
 
 from kiosk.core.orders import PlacedOrder
 from kiosk.screens.base import KioskScreen
+from kiosk.widgets.nps import NpsQuestion
 from kiosk.widgets.qr import QrCode
 
 
@@ -40,23 +41,8 @@ class ConfirmScreen(KioskScreen):
                         id="confirm-how",
                     )
             yield QrCode(o.code, id="qr")
-        with Vertical(id="nps"):
-            yield Label(tr("How likely are you to recommend us to a friend?"), id="nps-question")
-            with Horizontal(id="nps-scores"):
-                for score in range(11):
-                    yield Button(str(score), id=f"nps-{score}", classes="nps")
-            with Horizontal(id="nps-scale"):
-                yield Label(tr("Not likely"), id="nps-low")
-                yield Label(tr("Very likely"), id="nps-high")
+        yield NpsQuestion("kiosk")
         yield Button(tr("Done"), id="done", variant="primary")
-
-    @on(Button.Pressed, ".nps")
-    def answer(self, event: Button.Pressed) -> None:
-        score = int((event.button.id or "nps-0")[len("nps-") :])
-        self.app.record_nps(score)  # type: ignore[attr-defined]
-        self.query_one("#nps-question", Label).update(self.app.tr("Thank you for your answer!"))  # type: ignore[attr-defined]
-        self.query_one("#nps-scores").display = False
-        self.query_one("#nps-scale").display = False
 
     @on(Button.Pressed, "#done")
     def done(self) -> None:

@@ -1,6 +1,7 @@
-"""A scanned pick-up code: the order's status in words a shopper understands.
+"""The shopper's pick-up status after "I'm here" (a scanned QR or a typed code).
 
-A placeholder until the click & collect issue fills in the flow (check-in, staff).
+The status is `edge.pickup.shopper_text`: the same plain words head office serves
+for the web shop's track & trace, never a system state.
 """
 
 from __future__ import annotations
@@ -10,41 +11,46 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Label
 
-from kiosk.core.service import PickupInfo
-from kiosk.i18n import N_
+from edge.pickup import shopper_text
+from edge.pickup_views import OrderView
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.header import KioskHeader
-
-# Machine statuses from head office mapped to shopper texts (never shown raw).
-STATUS_TEXT = {
-    "placed": N_("We have your order and are preparing it."),
-    "ready": N_("Your order is ready. Please go to the pick-up point."),
-    "handed_over": N_("This order has been collected."),
-    "cancelled": N_("This order has been cancelled."),
-}
-ASK_AT_COUNTER = N_("Please ask at the counter.")
+from kiosk.widgets.nps import NpsQuestion
 
 
 class PickupScreen(KioskScreen):
-    """The status of one pick-up order."""
+    """The status of one pick-up order, and that staff know the shopper is here."""
 
-    def __init__(self, code: str, info: PickupInfo | None) -> None:
+    def __init__(self, code: str, order: OrderView | None, tz: str) -> None:
         super().__init__()
-        self.code, self.info = code, info
+        self.code, self.order, self.tz = code, order, tz
 
     def compose(self) -> ComposeResult:
         tr = self.app.tr  # type: ignore[attr-defined]
+        lang = self.app.translator.language  # type: ignore[attr-defined]
+        o = self.order
         yield KioskHeader(back=False)
         with Vertical(id="pickup"):
             yield Label(tr("Your order {code}").format(code=self.code), id="pickup-title")
-            if self.info is None:
-                text = tr("We cannot find this order yet. Please ask at the counter.")
+            if o is None:
+                yield Label(
+                    tr("We cannot find this order yet. Please ask at the counter."),
+                    id="pickup-status",
+                )
             else:
-                text = tr(STATUS_TEXT.get(self.info.status, ASK_AT_COUNTER))
-            yield Label(text, id="pickup-status")
-            if self.info is not None and self.info.delay_note:
-                yield Label(self.info.delay_note, id="pickup-delay")
-            yield Button(tr("Done"), id="done", variant="primary")
+                if o.first_name and o.ended is None:
+                    yield Label(tr("Hello {name}!").format(name=o.first_name), id="pickup-hello")
+                yield Label(shopper_text(o.summary, lang, self.tz), id="pickup-status")
+                if o.checked_in and o.count("ready"):
+                    yield Label(
+                        tr("We know you are here: a colleague is coming to the service desk."),
+                        id="pickup-here",
+                    )
+                if o.delay_note and o.ended is None:
+                    yield Label(o.delay_note, id="pickup-delay")
+        if o is not None and o.count("collected"):
+            yield NpsQuestion("click_collect")  # after a pick-up, for click & collect's NPS
+        yield Button(tr("Done"), id="done", variant="primary")
 
     @on(Button.Pressed, "#done")
     def done(self) -> None:

@@ -18,19 +18,20 @@ TEMPLATES = Path(__file__).parent
 LOOPBACK = "127.0.0.1"
 
 
-def kiosk_command(config_file: Path) -> str:
+def kiosk_command(config_file: Path, *, staff_only: bool = False) -> str:
     """The command textual-serve runs per browser connection: this kiosk, this config."""
+    staff = ["--staff"] if staff_only else []
     return shlex.join(
-        [sys.executable, "-m", "touchpoint", "kiosk", "-c", str(config_file.resolve())]
+        [sys.executable, "-m", "touchpoint", "kiosk", "-c", str(config_file.resolve()), *staff]
     )
 
 
-def serve(config_file: Path, port: int) -> None:
-    """Serve the kiosk on http://127.0.0.1:PORT until stopped."""
+def serve(config_file: Path, port: int, *, staff_only: bool = False) -> None:
+    """Serve the kiosk (or a staff terminal) on http://127.0.0.1:PORT until stopped."""
     from textual_serve.server import Server
 
     server = Server(
-        kiosk_command(config_file),
+        kiosk_command(config_file, staff_only=staff_only),
         host=LOOPBACK,
         port=port,
         title="Kiosk",

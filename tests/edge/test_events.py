@@ -22,10 +22,19 @@ SAMPLES = [
         lines=[ev.OrderLine(sku="SKU-1", qty=1, price_cents=999)],
         total_cents=999,
     ),
-    ev.PickupCheckin(order="o1", by="shopper"),
-    ev.PickupReady(order="o1"),
-    ev.PickupHandover(order="o1"),
-    ev.PickupNoShow(order="o1", by="system"),
+    ev.PickupCheckin(order="o1", by="shopper", via="scan"),
+    ev.PickupLine(order="o1", line=2, state="short", staff="0123456789abcdef"),
+    ev.PickupReady(
+        order="o1",
+        lines_ready=2,
+        lines_total=3,
+        promised_at="2026-06-07T12:00:00+02:00",
+        pickup_by="2026-06-14T23:59:59+02:00",
+        staff="0123456789abcdef",
+    ),
+    ev.PickupHandover(order="o1", lines=[1, 3], partial=True, wait_s=42.5),
+    ev.PickupNoShow(order="o1", by="system", lines=[1]),
+    ev.PickupCancelled(order="o1", by="system", lines=[2]),
     ev.NpsResponse(score=9, touchpoint="kiosk"),
     ev.DeviceStatus(state="degraded", detail="unplugged", rejected={"crc": 3}),
     ev.ClockStep(offset_s=12345.5, synced=True),
@@ -44,9 +53,11 @@ def test_every_design_event_type_is_declared():
         "order.placed",
         "order.contact",  # the kiosk's personal order details, purged once acknowledged
         "pickup.checkin",
+        "pickup.line",  # click & collect: a line picked or short
         "pickup.ready",
         "pickup.handover",
         "pickup.no_show",
+        "pickup.cancelled",  # head office's cancellation reached the store
         "nps.response",
         "device.status",
         "clock.step",
@@ -86,3 +97,12 @@ def test_envelope_validates():
     assert msgspec.json.decode(good, type=ev.Event).seq == 1
     with pytest.raises(msgspec.ValidationError):
         msgspec.json.decode(good.replace(b'"seq":1', b'"seq":0'), type=ev.Event)
+
+
+def test_old_pickup_events_stay_valid_and_staff_is_never_a_name():
+    # Events written before click & collect carried only order and `by`.
+    assert ev.decode_data("pickup.handover", '{"order":"o1"}') == ev.PickupHandover(order="o1")
+    with pytest.raises(ValueError, match="staff"):
+        ev.decode_data("pickup.line", '{"order":"o1","line":1,"state":"picked","staff":"Anna"}')
+    with pytest.raises(ValueError, match="state"):
+        ev.decode_data("pickup.line", '{"order":"o1","line":1,"state":"ready"}')

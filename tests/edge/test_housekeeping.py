@@ -70,3 +70,25 @@ def test_low_disk_raises_an_alarm_and_a_status_flag(tmp_path):
         conn.execute("SELECT value FROM state WHERE key = 'health:disk'").fetchone()[0]
     )
     assert health["state"] == "alarm" and "MB free" in health["detail"]
+
+
+def test_housekeeping_expires_pickup_no_shows_on_the_agents_clock(tmp_path):
+    from sync.downlink import DownlinkApplier
+    from tests.pickup_support import SetClock, at, desk, events, order, send
+
+    cfg = load_store_config(write_store_config(tmp_path, ""))
+    clock = SetClock(at("2025-06-07T08:00:00Z"))
+    d = desk(tmp_path / "store.db", clock)
+    send(d.conn, DownlinkApplier(d.stamper), order(lines=1, hold_days=1))
+    d.set_line("W-1", 1, "to_pick", "picked", None)
+    d.mark_ready("W-1", {}, None)
+    agent = Agent(cfg, SecretResolver.from_environ(tmp_path / "store.toml"), clock=clock)
+    agent.start()
+    try:
+        agent.tick()  # first housekeeping: not due yet (pick-up-by 8 June 23:59:59 in Amsterdam)
+        assert events(tmp_path / "store.db", "pickup.no_show") == []
+        clock.set(at("2025-06-09T00:00:00Z"))
+        assert agent.expire_pickups() == ["W-1"]
+    finally:
+        agent.stop()
+    assert events(tmp_path / "store.db", "pickup.no_show")[0][1]["lines"] == [1]

@@ -49,6 +49,28 @@ def card(name: str, key_id: str = "k1") -> str:
     return PS.pseudonym("loyalty", CARDS[name], key_id)[0]
 
 
+def click_and_collect(a: StoreLog, iso: str) -> None:
+    """ams-1's Tuesday at the pick-up desk (figures worked out under EXPECTED)."""
+    at = {hhmm: utc(f"{iso} {hhmm}", AMS) for hhmm in
+          ("09:30", "10:00", "12:00", "14:00", "14:02", "14:10", "15:00", "15:05", "16:00", "17:00")}  # fmt: skip
+    promised = f"{iso}T11:00:00+02:00"
+    a.add("pickup.ready", at["10:00"], {"order": "O-1", "lines_ready": 2, "lines_total": 2,
+          "promised_at": promised})  # fmt: skip
+    a.add("pickup.checkin", at["14:00"], {"order": "O-1", "by": "shopper", "via": "scan"})
+    a.add("pickup.handover", at["14:02"], {"order": "O-1", "lines": [1, 2], "partial": False,
+          "wait_s": 120.0})  # fmt: skip
+    a.add("pickup.ready", at["12:00"], {"order": "O-2", "lines_ready": 1, "lines_total": 2,
+          "promised_at": promised})  # fmt: skip
+    a.add("pickup.checkin", at["15:00"], {"order": "O-2", "by": "shopper", "via": "code"})
+    a.add("pickup.handover", at["15:05"], {"order": "O-2", "lines": [1], "partial": True})
+    a.add("pickup.ready", at["16:00"], {"order": "O-2", "lines_ready": 1, "lines_total": 2,
+          "promised_at": promised})  # fmt: skip
+    a.add("pickup.ready", at["09:30"], {"order": "O-3"})  # an older store: no promise given
+    a.add("pickup.no_show", at["17:00"], {"order": "O-3", "by": "system", "lines": [1]})
+    for score in (10, 4):
+        a.add("nps.response", at["14:10"], {"score": score, "touchpoint": "click_collect"})
+
+
 def week_logs() -> tuple[dict[str, StoreLog], dict[str, list[list[dict]]]]:
     """Each store's log, and its events grouped into deliveries in arrival order."""
     a, b, c = StoreLog("ams-1"), StoreLog("rtm-1"), StoreLog("lon-1")
@@ -81,9 +103,15 @@ def week_logs() -> tuple[dict[str, StoreLog], dict[str, list[list[dict]]]]:
         if d.weekday() == 0:
             for score in (10, 9, 7, 3):
                 a.nps(utc(f"{iso} 16:00", AMS), score)
+        if d.weekday() == 1:
+            click_and_collect(a, iso)
         # rtm-1: open 10-20 every day; a side counter that cannot tell direction.
         b.door(utc(f"{iso} 12:00", AMS), count=5)
         b.door(utc(f"{iso} 13:00", AMS), "out", 5)
+        if d.weekday() in (2, 3):  # R-1 ready Wed (on time), again Thu: judged once, Wed
+            b.add("pickup.ready", utc(f"{iso} {'14:00' if d.weekday() == 2 else '11:00'}", AMS),
+                  {"order": "R-1", "lines_ready": d.weekday() - 1, "lines_total": 2,
+                   "promised_at": "2026-10-21T15:00:00+02:00"})  # fmt: skip
         if d.weekday() == 4:
             b.door(utc(f"{iso} 15:00", AMS), count=4, door="side", directional=False)
         # lon-1: open 08-22 every day; Thursday's boot starts with a wrong clock.
@@ -175,6 +203,17 @@ TXNS = [
 #  lon-1 every day in 2 / out 2 = 2 visitors. Thu: + 3 in stamped 1 January, re-based to
 #    09:05 (open) and 3 out at 09:30: in 5, out 5, visitors 5; 4 door events, 1 with an
 #    untrusted clock. Sun: + 01:30 BST and 01:30 GMT (closed): in 4, visitors 2, outside 2.
+#  ams-1 Tue, click & collect: 4 ready marks (O-1; O-2 twice; O-3). Judged by the first
+#    mark against 11:00: O-1 at 10:00 on time, O-2 at 12:00 late, O-3 no promise. O-1
+#    collected (wait 120 s, the store's), O-2 handed over in part (wait 15:00 -> 15:05 =
+#    300 s from its check-in), O-3 a no-show: no-show rate 1 / (1 + 1). Waits 120, 300:
+#    median 210, p90 300. NPS after a pick-up 10 and 4: one promoter, one detractor.
+#  rtm-1: R-1 first ready Wed 14:00 before its 15:00 promise, which arrives in the
+#    catch-up after Thursday's second mark (judged late until then): Wed 1 on time.
+CLICK_AND_COLLECT = {"pickups_ready": 4, "ready_on_time": 1, "ready_late": 1,
+    "pickups_collected": 1, "partial_handovers": 1, "no_shows": 1, "nps_responses": 2,
+    "promoters": 1, "detractors": 1, "pickup_nps_responses": 2, "pickup_promoters": 1,
+    "pickup_detractors": 1}  # fmt: skip
 A_WEEKDAY = {
     "entries": 12,
     "exits": 12,
@@ -189,7 +228,7 @@ EXPECTED = {
         "passives": 1, "detractors": 1},
     ("ams-1", "2026-10-20"): A_WEEKDAY | {"transactions": 1, "net_sales_cents": 4000,
         "identified_visits": 2, "matched_visits": 1, "online_active_visits": 1,
-        "offline_to_online": 1},
+        "offline_to_online": 1} | CLICK_AND_COLLECT,
     ("ams-1", "2026-10-21"): A_WEEKDAY,
     ("ams-1", "2026-10-22"): A_WEEKDAY | {"identified_visits": 1},
     ("ams-1", "2026-10-23"): A_WEEKDAY | {"identified_visits": 1, "matched_visits": 1},
@@ -198,7 +237,8 @@ EXPECTED = {
         "entries_outside_hours": 2, "transactions": 1, "net_sales_cents": 1250},
     **{("rtm-1", d.isoformat()): {"entries": 5, "exits": 5, "visitors": 5} for d in DAYS},
     ("rtm-1", "2026-10-21"): {"entries": 5, "exits": 5, "visitors": 5, "transactions": 2,
-        "net_sales_cents": 2000},
+        "net_sales_cents": 2000, "pickups_ready": 1, "ready_on_time": 1},
+    ("rtm-1", "2026-10-22"): {"entries": 5, "exits": 5, "visitors": 5, "pickups_ready": 1},
     ("rtm-1", "2026-10-23"): {"entries": 5, "exits": 5, "visitors": 7, "undirected": 4},
     **{("lon-1", d.isoformat()): {"entries": 2, "exits": 2, "visitors": 2} for d in DAYS},
     ("lon-1", "2026-10-22"): {"entries": 5, "exits": 5, "visitors": 5,
@@ -280,6 +320,12 @@ def test_the_week_reproduces_the_hand_worked_figures(week):
     assert mon["identification_rate"] == 3 / 7 and mon["online_to_offline_share"] == 1.0
     assert mon["nps"] == 25.0 and mon["sales_per_visitor_cents"] == 5500 / 7
     assert got[("ams-1", "2026-10-21")]["conversion"] == 0.0
+    tue = got[("ams-1", "2026-10-20")]
+    assert (tue["wait_median_s"], tue["wait_p90_s"]) == (210.0, 300.0)
+    assert (tue["no_show_rate"], tue["ready_on_time_rate"], tue["pickup_nps"]) == (0.5, 0.5, 0.0)
+    assert mon["wait_median_s"] is None and mon["no_show_rate"] is None
+    # Thursday's mark of R-1 was its first until Wednesday's arrived with the catch-up.
+    assert snapshots["before catch-up"][("rtm-1", "2026-10-22")]["ready_late"] == 1
     assert got[("lon-1", "2026-10-22")]["untrusted_clock_share"] == 0.25
     assert got[("ams-1", "2026-10-19")]["counting_accuracy"] == 1.0
     assert got[("ams-1", "2026-10-25")]["counting_accuracy"] == 1 - 2 / 10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import sqlite3
@@ -116,9 +117,33 @@ def test_bad_config_exits_2(tmp_path: Path):
     assert "hq.currency" in done.stderr
 
 
-def test_orders_are_not_an_import_yet(config: Path, tmp_path: Path):
-    done = touchpoint("hq", "import", "orders", str(tmp_path / "o.csv"), "-c", str(config))
-    assert done.returncode == 2 and "No such command 'orders'" in done.stderr
+def test_orders_import_then_order_status(config: Path, tmp_path: Path):
+    stores = csv_file(
+        tmp_path / "stores.csv",
+        "stores",
+        "ams-01,Amsterdam,Europe/Amsterdam,mon-sun 09:00-18:00,,main,52.37,4.89,6",
+    )
+    assert touchpoint("hq", "import", "stores", str(stores), "-c", str(config)).returncode == 0
+    orders = csv_file(
+        tmp_path / "orders.csv",
+        "orders",
+        f"W-1,ams-01,DRILL-1:1|JACKET-1:2,2026-12-04T15:00:00+01:00,Anna,{LOYALTY},TPO-1,",
+        f"W-2,ams-01,DRILL-1:0,2026-12-04T15:00:00+01:00,Bram,{LOYALTY}x,TPO-2,",
+    )
+    done = touchpoint("hq", "import", "orders", str(orders), "-c", str(config))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"{orders}:3: lines: quantity of 'DRILL-1': 0 is outside 1..1000",
+    ]
+    assert done.stdout.startswith("orders: imported 1, rejected 1, unchanged 0")
+    assert LOYALTY not in done.stdout + done.stderr
+    status = touchpoint("hq", "order-status", "W-1", "--lang", "en", "-c", str(config))
+    assert (status.returncode, status.stdout) == (0, "We're getting your order ready\n")
+    dutch = touchpoint("hq", "order-status", "W-1", "--json", "-c", str(config))
+    assert json.loads(dutch.stdout)["text"] == "We maken je bestelling klaar"
+    assert "Anna" not in dutch.stdout and "TPO-1" not in dutch.stdout
+    unknown = touchpoint("hq", "order-status", "W-9", "-c", str(config))
+    assert unknown.returncode == 2 and "no order 'W-9'" in unknown.stderr
 
 
 def _drain(fd: int) -> bytes:

@@ -13,7 +13,9 @@ from pathlib import Path
 from hq.db import Db
 from hq.feeds import store_feed
 from hq.imports.profiles import parse_profile
+from hq.imports.stores import parse_store
 from hq.imports.transactions import parse_transaction
+from hq.orders import OrderRules, accept
 from hq.privacy import expire_pseudonyms, export_subject, forget
 from hq.rollup import Rollup
 from hq.sqlite_store import SqliteHqStore
@@ -42,6 +44,13 @@ def setup(hq, *, withdrawn: bool = False):
     txn = {"id": "r1", "store": "online", "ts": "2026-06-02T10:00:00+02:00", "type": "sale",
            "net_amount": "9.99", "currency": "EUR", "items": 1, "loyalty_number": CARDS["bob"]}  # fmt: skip
     assert not hq.import_transactions([parse_transaction(txn, 1, PS, "EUR")], now).rejected
+    # Alice also ordered for pick-up (at another store), with her card on the order.
+    hq.import_stores([parse_store({"store": "s9", "name": "s9", "timezone": "UTC",
+                                   "hours": "mon-sun 09:00-18:00"}, 1)], now)  # fmt: skip
+    order = {"order_id": "W-A", "store": "s9", "lines": "SKU-1:1", "first_name": "Alice",
+             "promised_at": "2026-06-02T12:00:00Z", "code": "TPO-A",
+             "loyalty_number": CARDS["alice"]}  # fmt: skip
+    assert accept(Db(hq), [order], OrderRules(PS))[0].result == "imported"
     log = StoreLog("s1")
     log.door("2026-06-01T09:00:00.000Z", count=4)
     log.visit("2026-06-01T09:01:00.000Z", card("alice"))
@@ -129,6 +138,8 @@ def test_export_subject_lists_what_head_office_holds(hq_store):
         {"store": "s1", "ts": "2026-06-01T09:01:00.000Z", "linked_to_profile": True}
     ]
     assert data["online_activity"] and data["transactions"] == []
+    assert data["pickup_orders"] == [{"order_id": "W-A", "store": "s9", "state": "preparing",
+        "promised_at": "2026-06-02T12:00:00.000Z", "created_at": data["pickup_orders"][0]["created_at"]}]  # fmt: skip
     bob = export_subject(Db(hq_store), "c-bob")
     assert [t["id"] for t in bob["transactions"]] == ["r1"]
 

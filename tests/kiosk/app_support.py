@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from edge.config import load_store_config
@@ -27,6 +28,17 @@ class FakeClock:
         self.now += seconds
 
 
+def kiosk_scanner_device(port: Path | str, duplicate_window_ms: int | None = None) -> str:
+    """The `[[devices]]` table of the kiosk's own serial scanner (name `scan-kiosk`)."""
+    window = (
+        f"duplicate_window_ms = {duplicate_window_ms}\n" if duplicate_window_ms is not None else ""
+    )
+    return (
+        f'[[devices]]\ntype = "serial_scanner"\nname = "scan-kiosk"\nport = "{port}"\n'
+        f'role = "kiosk"\n{window}'
+    )
+
+
 def make_kiosk(
     tmp: Path,
     *,
@@ -36,18 +48,41 @@ def make_kiosk(
     clock=None,
     filled: bool = True,
     mqtt: str = "enabled = false",
+    timezone: str = "UTC",
+    catalog=None,
+    **build,
 ) -> Kiosk:
-    """A kiosk on a fresh store database with the test catalog, built by the real factory."""
+    """A kiosk on a fresh store database with the test catalog, built by the real factory.
+
+    `build` goes to `build_kiosk` (`staff_only`, `wall_clock`).
+    """
     cfg_path = write_store_config(
         tmp, devices, extra=f"[kiosk]\nsearch_delay_ms = 0\n{kiosk}", mqtt=mqtt
     )
+    cfg_path.write_text(
+        cfg_path.read_text().replace('timezone = "UTC"', f'timezone = "{timezone}"')
+    )
     cfg = load_store_config(cfg_path, SecretResolver(cfg_path.parent))
     k = build_kiosk(
-        cfg, SecretResolver(cfg_path.parent), recognition=recognition, clock=clock or FakeClock()
+        cfg,
+        SecretResolver(cfg_path.parent),
+        recognition=recognition,
+        clock=clock or FakeClock(),
+        **build,
     )
     if filled:
-        fill(Path(cfg.database.path))
+        fill(Path(cfg.database.path), **({"catalog": catalog} if catalog else {}))
     return k
+
+
+async def wait_for(pilot, condition, timeout=3.0) -> bool:
+    """Wait (briefly pausing the app) until `condition()` holds; False after `timeout`."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        await pilot.pause(0.002)
+    return False
 
 
 async def settle(pilot, app) -> None:

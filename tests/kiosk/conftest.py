@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from devices.emulators.scanner import ScannerEmulator
 from edge.classify import ScanClassifier
 from edge.config import KioskSection
 from edge.db import connect, open_store_db
@@ -132,3 +133,12 @@ def make_service(kiosk_db, classifier):
     for svc, log in made:
         svc.close()
         log.stop()
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    """A scanner emulator on a pty, plugged in (the kiosk's own scanner)."""
+    emu = ScannerEmulator(tmp_path / "usb-Kiosk_Scanner-if00")
+    emu.plug()
+    yield emu
+    emu.close()

@@ -22,8 +22,15 @@ from hq.config import HqDatabaseSection
 from kiosk.core.mqtt_recognition import MqttRecognition
 from kiosk.screens.search import SearchScreen
 from tests.edge.agent_support import CHAIN_KEY
-from tests.kiosk.app_support import SIZE, make_kiosk, run, screen_text, settle
-from tests.kiosk.test_scanner import wait_for
+from tests.kiosk.app_support import (
+    SIZE,
+    kiosk_scanner_device,
+    make_kiosk,
+    run,
+    screen_text,
+    settle,
+    wait_for,
+)
 from tests.support import touchpoint, touchpoint_process
 from tests.sync.hq_config import write_hq_configs
 
@@ -82,14 +89,7 @@ def test_card_scanned_at_the_kiosk_is_recognised_only_with_consent(
 ):
     emu = ScannerEmulator(tmp_path / "usb-Kiosk_Scanner-if00")
     emu.plug()
-    devices = f"""
-[[devices]]
-type = "serial_scanner"
-name = "scan-kiosk"
-port = "{emu.path}"
-role = "kiosk"
-duplicate_window_ms = 0
-"""
+    devices = kiosk_scanner_device(emu.path, duplicate_window_ms=0)
     mqtt = f'host = "{mosquitto.host}"\nport = {mosquitto.port}\ntls = false'
     kiosk = make_kiosk(tmp_path, kiosk='scanner = "scan-kiosk"', devices=devices, mqtt=mqtt)
     app = kiosk.app

@@ -6,48 +6,32 @@ import time
 
 import pytest
 
-from devices.emulators.scanner import ScannerEmulator
 from edge.identity import Pseudonymiser
 from kiosk.core.recognition import ProfileSummary
 from kiosk.screens.pickup import PickupScreen
 from kiosk.screens.product import ProductScreen
 from kiosk.screens.search import SearchScreen
 from tests.edge.agent_support import CHAIN_KEY
-from tests.kiosk.app_support import SIZE, make_kiosk, run, screen_text, settle
+from tests.kiosk.app_support import (
+    SIZE,
+    kiosk_scanner_device,
+    make_kiosk,
+    run,
+    screen_text,
+    settle,
+    wait_for,
+)
 from tests.kiosk.test_app import Consented, events
 
 CARD = "2123456789010"
 PSEUDONYM = Pseudonymiser({"k1": CHAIN_KEY}, "k1").pseudonym("loyalty", CARD)[0]
 
 
-@pytest.fixture
-def emulator(tmp_path):
-    emu = ScannerEmulator(tmp_path / "usb-Kiosk_Scanner-if00")
-    emu.plug()
-    yield emu
-    emu.close()
-
-
 def kiosk_with_scanner(tmp_path, emu, recognition=None):
-    devices = f"""
-[[devices]]
-type = "serial_scanner"
-name = "scan-kiosk"
-port = "{emu.path}"
-role = "kiosk"
-"""
+    devices = kiosk_scanner_device(emu.path)
     return make_kiosk(
         tmp_path, kiosk='scanner = "scan-kiosk"', devices=devices, recognition=recognition
     )
-
-
-async def wait_for(pilot, condition, timeout=3.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        await pilot.pause(0.002)
-    return False
 
 
 def test_product_barcode_opens_the_product_within_100ms(tmp_path, emulator):
