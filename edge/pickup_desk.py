@@ -54,6 +54,8 @@ class PickupDesk:
         device: str = "kiosk",
     ) -> None:
         self.conn = conn
+        # An order that ends deletes the shopper's first name: overwrite the old bytes.
+        conn.execute("PRAGMA secure_delete = ON")
         self.stamper = stamper
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
         self.device = device

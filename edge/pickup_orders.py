@@ -87,8 +87,14 @@ def apply_order(conn: sqlite3.Connection, o: OrderIn, stamper: EventStamper) -> 
         raise OrderRefused(str(exc)) from None
     promised = parse_promised(o.promised_at)
     stamp = stamper.clock.iso(stamper.clock.now())
-    with immediate(conn):
-        return _apply(conn, o, numbers, promised, stamp, stamper)
+    # A cancellation deletes the shopper's first name: overwrite it, not just free it
+    # (as edge/personal.py does for contact details).
+    conn.execute("PRAGMA secure_delete = ON")
+    try:
+        with immediate(conn):
+            return _apply(conn, o, numbers, promised, stamp, stamper)
+    finally:
+        conn.execute("PRAGMA secure_delete = OFF")
 
 
 def _apply(

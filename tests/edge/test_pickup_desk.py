@@ -55,6 +55,8 @@ def test_partial_pickup_then_collection_of_the_rest(store):
     d.set_line("W-1", 3, "to_pick", "short", STAFF)
     view = d.mark_ready("W-1", {1: "picked", 2: "picked", 3: "short"}, STAFF)
     assert view.state == "partly_ready"
+    d.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert b"Anna" in db.read_bytes()  # while the order is open
     assert shopper_text(view.summary, "en", TZ) == (
         "Part of your order is ready: 2 of 3 items. At the service desk until Saturday 14 June"
     )
@@ -74,6 +76,8 @@ def test_partial_pickup_then_collection_of_the_rest(store):
     view = d.handover("W-1", view.code, [3], STAFF)
     assert view.state == "collected" and view.ended == "collected"
     assert view.first_name == ""  # personal data gone once the order ends
+    d.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert b"Anna" not in db.read_bytes()  # gone from the file, not only from the row
     assert shopper_text(view.summary, "nl", TZ) == "Opgehaald op dinsdag 10 juni"
     evs = events(db)
     assert [t for t, _ in evs] == [
