@@ -150,11 +150,17 @@ def test_a_changed_order_replaces_lines_only_before_picking(store):
     assert len(view.lines) == 3 and view.promised_at == at("2025-06-07T16:00:00Z")
 
 
-def test_double_handover_from_two_terminals_is_refused(store):
+def picked_on_two_screens(store, lines: int):
+    """An order with every line picked, and a second terminal's desk on the same store."""
     db, clock, d = store
-    other = desk(db, clock, device="staff-2")
-    send(d.conn, DownlinkApplier(d.stamper), order(lines=1))
-    d.set_line("W-1", 1, "to_pick", "picked", STAFF)
+    send(d.conn, DownlinkApplier(d.stamper), order(lines=lines))
+    for n in range(1, lines + 1):
+        d.set_line("W-1", n, "to_pick", "picked", STAFF)
+    return db, d, desk(db, clock, device="staff-2")
+
+
+def test_double_handover_from_two_terminals_is_refused(store):
+    db, d, other = picked_on_two_screens(store, 1)
     view = d.mark_ready("W-1", {}, STAFF)
     seen_by_other = other.order("W-1")  # both screens show the order ready
     d.handover("W-1", view.code, [1], STAFF)
@@ -165,11 +171,7 @@ def test_double_handover_from_two_terminals_is_refused(store):
 
 
 def test_partial_double_handover_names_the_line(store):
-    db, clock, d = store
-    other = desk(db, clock, device="staff-2")
-    send(d.conn, DownlinkApplier(d.stamper), order(lines=2))
-    for n in (1, 2):
-        d.set_line("W-1", n, "to_pick", "picked", STAFF)
+    _db, d, other = picked_on_two_screens(store, 2)
     view = d.mark_ready("W-1", {}, STAFF)
     d.handover("W-1", view.code, [1], STAFF)
     with pytest.raises(PickupConflict) as err:
@@ -182,11 +184,7 @@ def test_partial_double_handover_names_the_line(store):
 
 
 def test_ready_and_short_at_once_one_terminal_is_told(store):
-    db, clock, d = store
-    other = desk(db, clock, device="staff-2")
-    send(d.conn, DownlinkApplier(d.stamper), order(lines=2))
-    for n in (1, 2):
-        d.set_line("W-1", n, "to_pick", "picked", STAFF)
+    _db, d, other = picked_on_two_screens(store, 2)
     shown = {ln.line: ln.state for ln in d.order("W-1").lines}  # terminal 1's screen
     other.set_line("W-1", 2, "picked", "short", STAFF)  # terminal 2 finds line 2 damaged
     with pytest.raises(PickupConflict) as err:
