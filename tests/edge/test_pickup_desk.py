@@ -117,6 +117,7 @@ def test_no_show_expires_after_pickup_by_with_an_injected_clock(store):
         ("pickup.no_show", {"order": "W-1", "by": "system", "lines": [1, 2]})
     ]
     assert d.expire_due() == [] and d.queue() == []
+    assert [(p.code, p.line.line) for p in d.put_back_today()] == [(view.code, 1), (view.code, 2)]
 
 
 def test_cancellation_from_hq_before_picking_puts_the_order_away(store):
@@ -136,6 +137,12 @@ def test_cancellation_from_hq_before_picking_puts_the_order_away(store):
     d.set_line("W-2", 1, "to_pick", "picked", STAFF)
     send(d.conn, applier, order("W-2", version=2, status="cancelled", lines=1))
     assert events(db)[-1] == ("pickup.cancelled", {"order": "W-2", "by": "system", "lines": [1]})
+    # Staff see what goes back to the shelf today (both orders' lines were put back).
+    assert [(p.code, p.line.line) for p in d.put_back_today()] == [
+        ("TPO-W1XYZ", 1),
+        ("TPO-W1XYZ", 2),
+        ("TPO-W2XYZ", 1),
+    ]
 
 
 def test_a_changed_order_replaces_lines_only_before_picking(store):
