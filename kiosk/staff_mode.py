@@ -186,7 +186,9 @@ class StaffMode:
         if order is None:
             return
         screen = self.screen  # type: ignore[attr-defined]
-        if message.handed_over:
+        if message.conflict is not None and order.ended is not None:
+            self.staff_show("queue")  # collected, expired or cancelled elsewhere: nothing to do
+        elif message.handed_over:
             self.notify(tr("Handed over: {n} item(s).").format(n=message.handed_over), timeout=5)  # type: ignore[attr-defined]
             self.staff_show("queue")
         elif isinstance(screen, StaffOrderScreen):

@@ -113,10 +113,29 @@ def test_a_line_changed_at_another_terminal_is_told(tmp_path):
                 " Controleer het en probeer opnieuw." in notes(app)
             )
             assert "Niet gevonden" in screen_text(app)  # the screen shows it as it is now
+            # Two terminals hand over the same order: the second is refused and told.
+            other = other_screen(k)
+            other.set_line("W-1002", 1, "to_pick", "picked", None)
+            other.mark_ready("W-1002", {}, None)
+            await pilot.click("#nav-queue")
+            await settle(pilot, app)
+            await pilot.click("#queue-0")
+            await settle(pilot, app)
+            await pilot.click("#to-handover")
+            await settle(pilot, app)
+            other.handover("W-1002", "TPO-1002KQ2M", [1], None)
+            app.screen.query_one("#handover-code", Input).value = "TPO-1002KQ2M"
+            await pilot.click("#handover")
+            await settle(pilot, app)
+            assert "Deze bestelling is al afgegeven op een ander scherm." in notes(app)
+            assert isinstance(app.screen, StaffQueueScreen)
+            assert "TPO-1002KQ2M" not in screen_text(app)
 
     run(scenario())
     k.close()
-    assert events(tmp_path / "store.db", "pickup.ready") == []
+    ready = events(tmp_path / "store.db", "pickup.ready")
+    assert [d["order"] for _t, d in ready] == ["W-1002"]  # W-1001's refused ready wrote nothing
+    assert len(events(tmp_path / "store.db", "pickup.handover")) == 1
 
 
 def test_pin_lockout_survives_a_restart_and_idle_signs_out(tmp_path):
