@@ -60,6 +60,7 @@ bench: venv
 	$(BIN)/python bench/hq_feed.py
 	$(BIN)/python bench/kiosk_search.py
 	$(BIN)/python bench/hq_publish.py --stores 6
+	$(BIN)/python bench/pickup_queue.py
 
 # Kiosk messages: extract with Babel, merge into the Dutch catalog, compile. The .mo
 # files are committed, so a fresh checkout needs no build step; translate new entries

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from edge.clock import Clock
@@ -23,7 +23,15 @@ from edge.db import immediate
 from edge.eventlog import EventStamper, insert_events
 from edge.events import PickupCheckin, PickupHandover, PickupLine, PickupNoShow, PickupReady
 from edge.pickup import pickup_by, staff_may_move, utc_iso
-from edge.pickup_views import OrderView, due_by, open_orders, order_by_code, order_view
+from edge.pickup_views import (
+    OrderView,
+    PutBack,
+    due_by,
+    open_orders,
+    order_by_code,
+    order_view,
+    put_back_since,
+)
 
 
 class PickupConflict(Exception):
@@ -54,6 +62,8 @@ class PickupDesk:
         device: str = "kiosk",
     ) -> None:
         self.conn = conn
+        # An order that ends deletes the shopper's first name: overwrite the old bytes.
+        conn.execute("PRAGMA secure_delete = ON")
         self.stamper = stamper
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
         self.device = device
@@ -86,6 +96,11 @@ class PickupDesk:
         local = self.now().astimezone(self.tz)
         end = datetime.combine(local.date(), datetime.max.time(), tzinfo=self.tz)
         return due_by(self.conn, end)
+
+    def put_back_today(self) -> list[PutBack]:
+        """Lines put back since the start of the local day: to return to their shelves."""
+        local = self.now().astimezone(self.tz)
+        return put_back_since(self.conn, datetime.combine(local.date(), time(), tzinfo=self.tz))
 
     # -- writes -----------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import json
 import logging
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from edge.db import immediate
 from edge.eventlog import EventStamper, insert_events
@@ -86,9 +86,15 @@ def apply_order(conn: sqlite3.Connection, o: OrderIn, stamper: EventStamper) -> 
     except LineNumberError as exc:
         raise OrderRefused(str(exc)) from None
     promised = parse_promised(o.promised_at)
-    stamp = stamper.clock.iso(stamper.clock.now())
-    with immediate(conn):
-        return _apply(conn, o, numbers, promised, stamp, stamper)
+    stamp = utc_iso(datetime.fromtimestamp(stamper.clock.now(), UTC))
+    # A cancellation deletes the shopper's first name: overwrite it, not just free it
+    # (as edge/personal.py does for contact details).
+    conn.execute("PRAGMA secure_delete = ON")
+    try:
+        with immediate(conn):
+            return _apply(conn, o, numbers, promised, stamp, stamper)
+    finally:
+        conn.execute("PRAGMA secure_delete = OFF")
 
 
 def _apply(

@@ -148,3 +148,24 @@ def due_by(conn: sqlite3.Connection, until: datetime) -> list[OrderView]:
         conn, "ended IS NULL AND pickup_by IS NOT NULL AND pickup_by <= ?", (utc_iso(until),)
     )
     return sorted(views, key=lambda v: (v.pickup_by, v.order_id))
+
+
+@dataclass(frozen=True)
+class PutBack:
+    """A line that went back to stock (no-show or cancellation): where it goes."""
+
+    code: str
+    line: LineView
+
+
+def put_back_since(conn: sqlite3.Connection, since: datetime) -> list[PutBack]:
+    """Lines put back since `since`, by order code and line, for staff to shelve."""
+    rows = conn.execute(
+        "SELECT o.code, l.line, l.sku, coalesce(nullif(l.name, ''), c.name, l.sku), l.qty,"
+        " l.state, coalesce(c.shelf, '') FROM pickup_lines l"
+        " JOIN pickup_orders o ON o.order_id = l.order_id"
+        " LEFT JOIN catalog c ON c.sku = l.sku"
+        " WHERE l.state = 'put_back' AND l.updated >= ? ORDER BY o.code, l.line",
+        (utc_iso(since),),
+    )
+    return [PutBack(code or "", LineView(*rest)) for code, *rest in rows]

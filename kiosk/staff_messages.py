@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual.message import Message
 
 from edge.pickup_desk import PickupConflict
-from edge.pickup_views import OrderView
+from edge.pickup_views import OrderView, PutBack
 from kiosk.core.staff import SignInResult
 from kiosk.core.staff_service import StoreToday
 
@@ -25,6 +25,7 @@ class StaffQueueLoaded(Message):
 
     orders: list[OrderView]
     due: bool = False
+    put_back: list[PutBack] = field(default_factory=list)  # with `due`: lines to shelve
 
 
 @dataclass

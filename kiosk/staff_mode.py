@@ -96,8 +96,11 @@ class StaffMode:
     def staff_load_queue(self, due: bool) -> None:
         """The open orders, or the no-shows due today."""
         assert self.staff is not None
-        orders = self.staff.due_today() if due else self.staff.queue()
-        self.post_message(StaffQueueLoaded(orders, due))  # type: ignore[attr-defined]
+        if due:
+            loaded = StaffQueueLoaded(self.staff.due_today(), True, self.staff.put_back_today())
+        else:
+            loaded = StaffQueueLoaded(self.staff.queue())
+        self.post_message(loaded)  # type: ignore[attr-defined]
 
     @work(thread=True, exclusive=True, group="staff-order", exit_on_error=False)
     def staff_open_order(self, order_id: str) -> None:
@@ -169,7 +172,7 @@ class StaffMode:
         if isinstance(screen, StaffQueueScreen) and screen.due == message.due:
             was_loaded = screen.loaded
             before = {o.order_id for o in screen.orders if o.checked_in}
-            await screen.show(message.orders)
+            await screen.show(message.orders, message.put_back)
             arrived = {o.order_id for o in message.orders if o.checked_in} - before
             # A shopper who checks in while staff look at the queue: ring (not on opening).
             if arrived and was_loaded and self.settings.staff_bell:  # type: ignore[attr-defined]
@@ -183,7 +186,9 @@ class StaffMode:
         if order is None:
             return
         screen = self.screen  # type: ignore[attr-defined]
-        if message.handed_over:
+        if message.conflict is not None and order.ended is not None:
+            self.staff_show("queue")  # collected, expired or cancelled elsewhere: nothing to do
+        elif message.handed_over:
             self.notify(tr("Handed over: {n} item(s).").format(n=message.handed_over), timeout=5)  # type: ignore[attr-defined]
             self.staff_show("queue")
         elif isinstance(screen, StaffOrderScreen):

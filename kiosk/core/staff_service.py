@@ -20,7 +20,7 @@ from edge.config import StoreConfig
 from edge.db import connect, open_store_db
 from edge.eventlog import EventStamper
 from edge.pickup_desk import PickupDesk
-from edge.pickup_views import OrderView
+from edge.pickup_views import OrderView, PutBack
 from edge.status import store_status
 from edge.visits import day_bounds, format_ts
 from kiosk.core.staff import SignedIn, SignInResult, StaffRegistry
@@ -101,6 +101,11 @@ class StaffService:
         """No-shows due today (pick-up-by today or passed)."""
         with self._lock:
             return self.desk.due_today()
+
+    def put_back_today(self) -> list[PutBack]:
+        """Lines that went back to stock today (to return to their shelves)."""
+        with self._lock:
+            return self.desk.put_back_today()
 
     def set_line(self, order_id: str, line: int, expect: str, new: str) -> OrderView:
         """Mark a line picked or short (raises PickupConflict)."""

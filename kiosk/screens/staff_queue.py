@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Label
 
-from edge.pickup_views import OrderView
+from edge.pickup_views import OrderView, PutBack
 from kiosk.screens.staff_base import ORDER_WORDS, StaffScreen, local_time
 from kiosk.widgets.staff_bar import StaffBar
 
@@ -55,11 +55,19 @@ class StaffQueueScreen(StaffScreen):
             parts.append(tr("overdue"))
         return "  ·  ".join(parts)
 
-    async def show(self, orders: list[OrderView]) -> None:
-        """Redraw the rows when anything changed."""
+    def _put_back_text(self, p: PutBack) -> str:
+        ln = self.app.tr("{line}. {name} × {qty}").format(  # type: ignore[attr-defined]
+            line=p.line.line, name=p.line.name, qty=p.line.qty
+        )
+        shelf = self.app.tr("Shelf {shelf}").format(shelf=p.line.shelf or "?")  # type: ignore[attr-defined]
+        return f"{p.code}  ·  {ln}  ·  {shelf}"
+
+    async def show(self, orders: list[OrderView], put_back: list[PutBack] | None = None) -> None:
+        """Redraw the rows (and, with `due`, the lines to shelve) when anything changed."""
         now = datetime.fromtimestamp(self.app.staff.desk.clock.now(), UTC)  # type: ignore[attr-defined]
         rows = [(o, self._row_text(o, now), o.checked_in, o.overdue(now)) for o in orders]
-        key = [r[1:] for r in rows]
+        shelve = [self._put_back_text(p) for p in put_back or []]
+        key = [r[1:] for r in rows] + shelve
         self.orders, self.loaded = orders, True
         if key == self._shown:
             return
@@ -70,11 +78,14 @@ class StaffQueueScreen(StaffScreen):
         empty.display = not orders
         box = self.query_one("#queue-rows", Vertical)
         await box.remove_children()
-        buttons = []
+        widgets: list = []
         for n, (_o, text, here, late) in enumerate(rows):
             classes = "queue-row" + (" checked-in" if here else "") + (" overdue" if late else "")
-            buttons.append(Button(text, id=f"queue-{n}", classes=classes))
-        await box.mount_all(buttons)
+            widgets.append(Button(text, id=f"queue-{n}", classes=classes))
+        if shelve:
+            widgets.append(Label(tr("Back to the shelf (put back today)"), classes="today-head"))
+            widgets += [Label(text, classes="put-back") for text in shelve]
+        await box.mount_all(widgets)
 
     @on(Button.Pressed, ".queue-row")
     def open_order(self, event: Button.Pressed) -> None:

@@ -55,6 +55,8 @@ def test_partial_pickup_then_collection_of_the_rest(store):
     d.set_line("W-1", 3, "to_pick", "short", STAFF)
     view = d.mark_ready("W-1", {1: "picked", 2: "picked", 3: "short"}, STAFF)
     assert view.state == "partly_ready"
+    d.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert b"Anna" in db.read_bytes()  # while the order is open
     assert shopper_text(view.summary, "en", TZ) == (
         "Part of your order is ready: 2 of 3 items. At the service desk until Saturday 14 June"
     )
@@ -74,6 +76,8 @@ def test_partial_pickup_then_collection_of_the_rest(store):
     view = d.handover("W-1", view.code, [3], STAFF)
     assert view.state == "collected" and view.ended == "collected"
     assert view.first_name == ""  # personal data gone once the order ends
+    d.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert b"Anna" not in db.read_bytes()  # gone from the file, not only from the row
     assert shopper_text(view.summary, "nl", TZ) == "Opgehaald op dinsdag 10 juni"
     evs = events(db)
     assert [t for t, _ in evs] == [
@@ -113,6 +117,7 @@ def test_no_show_expires_after_pickup_by_with_an_injected_clock(store):
         ("pickup.no_show", {"order": "W-1", "by": "system", "lines": [1, 2]})
     ]
     assert d.expire_due() == [] and d.queue() == []
+    assert [(p.code, p.line.line) for p in d.put_back_today()] == [(view.code, 1), (view.code, 2)]
 
 
 def test_cancellation_from_hq_before_picking_puts_the_order_away(store):
@@ -132,6 +137,12 @@ def test_cancellation_from_hq_before_picking_puts_the_order_away(store):
     d.set_line("W-2", 1, "to_pick", "picked", STAFF)
     send(d.conn, applier, order("W-2", version=2, status="cancelled", lines=1))
     assert events(db)[-1] == ("pickup.cancelled", {"order": "W-2", "by": "system", "lines": [1]})
+    # Staff see what goes back to the shelf today (both orders' lines were put back).
+    assert [(p.code, p.line.line) for p in d.put_back_today()] == [
+        ("TPO-W1XYZ", 1),
+        ("TPO-W1XYZ", 2),
+        ("TPO-W2XYZ", 1),
+    ]
 
 
 def test_a_changed_order_replaces_lines_only_before_picking(store):
@@ -146,11 +157,17 @@ def test_a_changed_order_replaces_lines_only_before_picking(store):
     assert len(view.lines) == 3 and view.promised_at == at("2025-06-07T16:00:00Z")
 
 
-def test_double_handover_from_two_terminals_is_refused(store):
+def picked_on_two_screens(store, lines: int):
+    """An order with every line picked, and a second terminal's desk on the same store."""
     db, clock, d = store
-    other = desk(db, clock, device="staff-2")
-    send(d.conn, DownlinkApplier(d.stamper), order(lines=1))
-    d.set_line("W-1", 1, "to_pick", "picked", STAFF)
+    send(d.conn, DownlinkApplier(d.stamper), order(lines=lines))
+    for n in range(1, lines + 1):
+        d.set_line("W-1", n, "to_pick", "picked", STAFF)
+    return db, d, desk(db, clock, device="staff-2")
+
+
+def test_double_handover_from_two_terminals_is_refused(store):
+    db, d, other = picked_on_two_screens(store, 1)
     view = d.mark_ready("W-1", {}, STAFF)
     seen_by_other = other.order("W-1")  # both screens show the order ready
     d.handover("W-1", view.code, [1], STAFF)
@@ -161,11 +178,7 @@ def test_double_handover_from_two_terminals_is_refused(store):
 
 
 def test_partial_double_handover_names_the_line(store):
-    db, clock, d = store
-    other = desk(db, clock, device="staff-2")
-    send(d.conn, DownlinkApplier(d.stamper), order(lines=2))
-    for n in (1, 2):
-        d.set_line("W-1", n, "to_pick", "picked", STAFF)
+    _db, d, other = picked_on_two_screens(store, 2)
     view = d.mark_ready("W-1", {}, STAFF)
     d.handover("W-1", view.code, [1], STAFF)
     with pytest.raises(PickupConflict) as err:
@@ -178,11 +191,7 @@ def test_partial_double_handover_names_the_line(store):
 
 
 def test_ready_and_short_at_once_one_terminal_is_told(store):
-    db, clock, d = store
-    other = desk(db, clock, device="staff-2")
-    send(d.conn, DownlinkApplier(d.stamper), order(lines=2))
-    for n in (1, 2):
-        d.set_line("W-1", n, "to_pick", "picked", STAFF)
+    _db, d, other = picked_on_two_screens(store, 2)
     shown = {ln.line: ln.state for ln in d.order("W-1").lines}  # terminal 1's screen
     other.set_line("W-1", 2, "picked", "short", STAFF)  # terminal 2 finds line 2 damaged
     with pytest.raises(PickupConflict) as err:

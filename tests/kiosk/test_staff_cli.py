@@ -30,3 +30,10 @@ def test_staff_add_list_remove(tmp_path):
 def test_kiosk_without_config_is_a_usage_error():
     result = touchpoint("kiosk")
     assert result.returncode == 2 and "Missing option '-c'" in result.stderr
+
+
+def test_served_staff_terminal_runs_with_staff(tmp_path):
+    from kiosk.serve import kiosk_command
+
+    assert kiosk_command(tmp_path / "store.toml", staff_only=True).endswith(" --staff")
+    assert "--staff" not in kiosk_command(tmp_path / "store.toml")

@@ -14,12 +14,16 @@ from tests.kiosk.staff_support import NOW, PIN, other_screen, staff_kiosk
 from tests.pickup_support import SetClock, at, events
 
 
-async def sign_in(pilot, pin=PIN):
+async def sign_in(pilot, pin=PIN, *, keypad=False):
+    """Type a PIN (on the on-screen keypad, or straight into the field) and press OK."""
     app = pilot.app
     await settle(pilot, app)
-    digits = {str(b.label): b for b in app.screen.query(".pin-digit")}
-    for digit in pin:
-        await pilot.click(digits[digit])
+    if keypad:
+        digits = {str(b.label): b for b in app.screen.query(".pin-digit")}
+        for digit in pin:
+            await pilot.click(digits[digit])
+    else:
+        app.screen.query_one("#pin", Input).value = pin
     await pilot.click("#pin-ok")
     await settle(pilot, app)
 
@@ -36,7 +40,7 @@ def test_pick_short_ready_checkin_and_handover(tmp_path):
         async with app.run_test(size=SIZE) as pilot:
             await sign_in(pilot, "1111")
             assert "Verkeerde pincode. Nog 4 pogingen" in screen_text(app)
-            await sign_in(pilot)
+            await sign_in(pilot, keypad=True)
             assert isinstance(app.screen, StaffQueueScreen)
             text = screen_text(app)
             assert "Medewerker: Noor" in text
@@ -109,10 +113,29 @@ def test_a_line_changed_at_another_terminal_is_told(tmp_path):
                 " Controleer het en probeer opnieuw." in notes(app)
             )
             assert "Niet gevonden" in screen_text(app)  # the screen shows it as it is now
+            # Two terminals hand over the same order: the second is refused and told.
+            other = other_screen(k)
+            other.set_line("W-1002", 1, "to_pick", "picked", None)
+            other.mark_ready("W-1002", {}, None)
+            await pilot.click("#nav-queue")
+            await settle(pilot, app)
+            await pilot.click("#queue-0")
+            await settle(pilot, app)
+            await pilot.click("#to-handover")
+            await settle(pilot, app)
+            other.handover("W-1002", "TPO-1002KQ2M", [1], None)
+            app.screen.query_one("#handover-code", Input).value = "TPO-1002KQ2M"
+            await pilot.click("#handover")
+            await settle(pilot, app)
+            assert "Deze bestelling is al afgegeven op een ander scherm." in notes(app)
+            assert isinstance(app.screen, StaffQueueScreen)
+            assert "TPO-1002KQ2M" not in screen_text(app)
 
     run(scenario())
     k.close()
-    assert events(tmp_path / "store.db", "pickup.ready") == []
+    ready = events(tmp_path / "store.db", "pickup.ready")
+    assert [d["order"] for _t, d in ready] == ["W-1002"]  # W-1001's refused ready wrote nothing
+    assert len(events(tmp_path / "store.db", "pickup.handover")) == 1
 
 
 def test_pin_lockout_survives_a_restart_and_idle_signs_out(tmp_path):

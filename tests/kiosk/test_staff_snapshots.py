@@ -2,7 +2,7 @@
 
 The store: W-1002 (promised 09:00, overdue at 10:00) has its shopper checked in;
 W-1001 is partly ready (one line not found); W-0999 was ready a week ago and must
-be collected today. Update after an intended change: `pytest
+be collected today; W-0998 was cancelled after picking (its line goes back). Update after an intended change: `pytest
 tests/kiosk/test_staff_snapshots.py --snapshot-update`, then look at the SVGs.
 """
 
@@ -34,6 +34,11 @@ def prepare(k, wall: SetClock) -> None:
     desk.set_line("W-1001", 3, "to_pick", "short", None)
     desk.mark_ready("W-1001", {}, None)
     desk.checkin("TPO-1002KQ2M", "scan")
+    # Head office cancels an order already picked: its line goes back to the shelf.
+    applier = DownlinkApplier(desk.stamper)
+    send(desk.conn, applier, web_order("W-0998", ["JACKET-1"], "", first_name="Dirk"))
+    desk.set_line("W-0998", 1, "to_pick", "picked", None)
+    send(desk.conn, applier, web_order("W-0998", ["JACKET-1"], "", version=2, status="cancelled"))
     for direction, n in (("in", 41), ("out", 29)):
         k.eventlog.append(DoorCount(door="main", direction=direction, count=n, sensor="t"), "door")
     k.eventlog.flush()
