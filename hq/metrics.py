@@ -280,6 +280,22 @@ _ZERO = {
 }
 
 
+# The ratios `derive` adds when a feed is read (None for a zero denominator).
+RATIOS = (
+    "conversion",
+    "atv_cents",
+    "sales_per_visitor_cents",
+    "identification_rate",
+    "online_to_offline_share",
+    "nps",
+    "pickup_nps",
+    "ready_on_time_rate",
+    "no_show_rate",
+    "counting_accuracy",
+    "untrusted_clock_share",
+)
+
+
 def derive(period: str, figures: Mapping[str, Any]) -> dict[str, Any]:
     """Every figure of a bucket: the stored counts (zeros filled in) plus the ratios."""
     f = _ZERO[period].copy()

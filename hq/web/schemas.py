@@ -9,19 +9,7 @@ from typing import Literal
 
 import msgspec
 
-from hq.metrics import COUNTS, DAY_ONLY, HOUR_ONLY
-
-# The ratios `metrics.derive` adds when a feed is read (null for a zero denominator).
-RATIOS = (
-    "conversion",
-    "atv_cents",
-    "sales_per_visitor_cents",
-    "identification_rate",
-    "online_to_offline_share",
-    "nps",
-    "counting_accuracy",
-    "untrusted_clock_share",
-)
+from hq.metrics import COUNTS, DAY_ONLY, HOUR_ONLY, NOT_SUMMED, RATIOS
 
 FeedBucket = msgspec.defstruct(
     "FeedBucket",
@@ -36,7 +24,7 @@ FeedBucket = msgspec.defstruct(
         ("unregistered", bool),
         *((name, float) for name in COUNTS),
         ("doors", dict[str, dict[str, int]]),
-        ("wait_median_s", float | None),
+        *((name, float | None) for name in NOT_SUMMED if name != "doors"),
         *((name, float | None) for name in RATIOS),
         # Hour buckets only, day buckets only, the chain roll-up only:
         *((name, float | None, None) for name in (*HOUR_ONLY, *DAY_ONLY, "stores")),
