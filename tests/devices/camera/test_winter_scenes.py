@@ -12,7 +12,8 @@ from devices.camera import scene
 from devices.camera.analysis import CountingConfig
 from devices.camera.blobs import Blob
 from devices.camera.evaluate import count_file, score
-from devices.camera.tracker import CountLine, Tracker
+from devices.camera.line import CountLine
+from devices.camera.tracker import Tracker
 
 SIZE = (320, 240)  # the size the figures are quoted at: a 160x120 clip is noisier
 
