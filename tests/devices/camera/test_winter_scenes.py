@@ -58,7 +58,9 @@ def test_low_contrast_scenes_are_what_they_claim(winter) -> None:
     assert len({wk.shadow for wk in built.walkers}) == len(built.walkers)  # varied shadows
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+# Seed 208: a plain coat 3 grey levels off the tiles, hood of the same grey, walks out
+# with its shadow right under it: only the texture traces see them before the mat.
+@pytest.mark.parametrize("seed", [1, 2, 208])
 def test_low_contrast_shoppers_are_counted_exactly(winter, seed: int) -> None:
     truth = winter("lowcontrast", seed)
     events, _ = count_file(truth["video"], CountingConfig(line=tuple(truth["line"])))
