@@ -7,8 +7,9 @@ of people (`foreground.py`: cast shadows dropped, clothes the colour of the floo
 kept, coats a few grey levels off it found by `faint.py`, holes filled, specks
 removed), then find person blobs, cut merged people
 apart where the tracks predict them (`blobs.py`), track them and count line
-crossings (`tracker.py`), with shadow-only traces passed along so a hidden
-person's track survives.
+crossings (`tracker.py`), with shadow-only traces (`faint.py`) and textured
+traces (`texture.py`: a coat of the floor's own grey still changes its fine texture)
+passed along so a hidden person's track survives and remembers where they came from.
 
 A lighting change that survives the normalisation (a non-uniform one, a light switched
 on) turns a large part of the frame to foreground at once; then the background is
@@ -27,11 +28,14 @@ import numpy as np
 from devices.camera.blobs import Blob, BlobRules, find_blobs
 from devices.camera.faint import traces
 from devices.camera.foreground import foreground, person_mask
-from devices.camera.tracker import CountLine, LineEvent, Track, Tracker
+from devices.camera.line import CountLine, LineEvent
+from devices.camera.texture import texture_traces
+from devices.camera.tracker import Track, Tracker
 from devices.readings import Crossing
 
 SideName = Literal["left", "right"]
 TRACE_SHARE = 0.3  # a shadow-only trace this share of the smallest person keeps a track
+TEXTURE_SHARE = 0.5  # the same for a textured trace (noise makes small ones of those)
 
 
 @dataclass(frozen=True)
@@ -112,12 +116,12 @@ class LineCounter:
             self._tracker.freeze()
             self.snapshot = Snapshot([], list(self._tracker.tracks), self._scale_out, True)
             return []
-        mask = person_mask(raw, small, self._bg.getBackgroundImage, self._rules.min_area)
+        bg = self._bg.getBackgroundImage()
+        mask = person_mask(raw, small, lambda: bg, self._rules.min_area)
         blobs = find_blobs(mask, self._rules, self._tracker.seeds())
-        glimpses = [
-            Blob(x, y, area, (0, 0, 0, 0))
-            for x, y, area in traces(raw, mask, TRACE_SHARE * self._rules.min_area)
-        ]
+        found = traces(raw, mask, TRACE_SHARE * self._rules.min_area)
+        found += texture_traces(small, bg, raw, mask, TEXTURE_SHARE * self._rules.min_area)
+        glimpses = [Blob(x, y, area, (0, 0, 0, 0)) for x, y, area in found]
         events = self._tracker.update(blobs, self.frame_index, glimpses)
         self.snapshot = Snapshot(blobs, list(self._tracker.tracks), self._scale_out)
         return self._tally(events)

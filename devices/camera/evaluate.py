@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 
 from devices.camera.analysis import CountingConfig, LineCounter
-from devices.camera.tracker import LineEvent
+from devices.camera.line import LineEvent
 
 MATCH_FRAMES = 15  # how far (frames) the tracked crossing may lie from the true one
 

@@ -55,7 +55,7 @@ def person_mask(
     mask = cv2.bitwise_or(foreground(raw), faint(raw, frame, bg))
     if cv2.countNonZero(cv2.inRange(raw, SHADOW, SHADOW)):
         mask = cv2.bitwise_or(mask, _cloth_like_shadows(raw, mask, frame, bg, min_area))
-    mask = _fill_holes(mask)
+    mask = fill_holes(mask)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _KERNEL)
     return cv2.dilate(mask, _KERNEL)
 
@@ -96,7 +96,8 @@ def texture_ratio(frame: np.ndarray, background: np.ndarray, floor: np.ndarray) 
     return cv2.boxFilter(lf, -1, (3, 3)) / (cv2.boxFilter(lb, -1, (3, 3)) + max(noise, 1e-3))
 
 
-def _fill_holes(mask: np.ndarray) -> np.ndarray:
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """`mask` with every region of background it encloses set (0/255 masks)."""
     # Everything the outside cannot reach through background is inside a blob.
     padded = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     cv2.floodFill(padded, None, (0, 0), 255)

@@ -16,9 +16,12 @@ lingers on the line from being counted each time they sway over it.
 
 People whose clothes match the floor (issue 14) are followed through the stretch where
 they vanish: a coasting track's gate widens, a partial view moves it only halfway,
-and shadow traces (`glimpses`) keep it alive or start a tentative track with no hits
-that remembers the side a hidden person came from. Only detections of a person count
-as hits, so a shadow alone never counts.
+and traces (`glimpses`: a shadow, a patch of changed texture) keep it alive or start
+a tentative track with no hits that remembers the side a hidden person came from. Two
+tentative tracks that meet are one hidden person; one that traces have followed for
+`min_hits` frames is a seed for cutting blobs, so a hidden person walking into someone
+in view does not drag that person's track along. Only detections of a person count
+as hits, so a trace alone never counts.
 """
 
 from __future__ import annotations
@@ -26,53 +29,14 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Literal
 
 from devices.camera.assignment import assign
 from devices.camera.blobs import Blob, Seed
+from devices.camera.line import CountLine, LineEvent
 
-Direction = Literal["in", "out"]
 GATE_GROWTH = 0.15  # per frame coasted, as a share of the gate
 GATE_GROWTH_MAX = 1.5
 PARTIAL = 0.6  # a detection under this share of the usual area shows part of a person
-
-
-@dataclass(frozen=True)
-class LineEvent:
-    """A counted crossing: direction, the track, the frame it was confirmed and crossed."""
-
-    direction: Direction
-    track_id: int
-    frame: int
-    crossed_frame: int
-
-
-@dataclass(frozen=True)
-class CountLine:
-    """A directed line (x1,y1)→(x2,y2) with its in side, in analysis pixels."""
-
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-    in_side: Literal["left", "right"]
-    band: float
-    confirm: float
-
-    def distance(self, x: float, y: float) -> tuple[float, bool]:
-        """Signed distance (positive on the image-right of the direction), and in-span."""
-        dx, dy = self.x2 - self.x1, self.y2 - self.y1
-        length = math.hypot(dx, dy) or 1.0
-        px, py = x - self.x1, y - self.y1
-        # Image y points down, so the plain 2-D cross product is positive on the right.
-        d = (dx * py - dy * px) / length
-        along = (dx * px + dy * py) / length
-        margin = self.confirm
-        return d, -margin <= along <= length + margin
-
-    def direction(self, side: int) -> Direction:
-        """Direction of a crossing that ends on `side` (+1 right, -1 left)."""
-        return "in" if (side > 0) == (self.in_side == "right") else "out"
 
 
 @dataclass
@@ -134,8 +98,20 @@ class Tracker:
         self._next_id = 1
 
     def seeds(self) -> dict[int, Seed]:
-        """Predicted positions of established tracks, to cut merged blobs between them."""
-        return {t.id: Seed(*t.predict(), t.area) for t in self.tracks if t.hits >= self.min_hits}
+        """Predicted positions of people to cut merged blobs between.
+
+        That is every established track, and every tentative one that traces have
+        followed for `min_hits` frames: when a hidden person and someone in view walk
+        into each other (head-on over the mat), the blob they make is cut between them
+        instead of dragging the one in view off their path. A person never seen as a
+        blob is taken to be `fragment_area` big, so a blob is only cut for them once it
+        has grown by about that much.
+        """
+        return {
+            t.id: Seed(*t.predict(), t.area or self.fragment_area)
+            for t in self.tracks
+            if t.hits + t.traced >= self.min_hits
+        }
 
     def update(
         self, blobs: list[Blob], frame: int, glimpses: list[Blob] | None = None
@@ -208,7 +184,7 @@ class Tracker:
                     events.extend(self._finish(t, frame))
                     continue
             alive.append(t)
-        self.tracks = alive
+        self.tracks = self._dedupe(alive)
         for group in self._group(spawn):
             area = sum(b.area for b in group)
             x = sum(b.x * b.area for b in group) / area
@@ -223,6 +199,18 @@ class Tracker:
                 continue
             self._start(g.x, g.y, 0.0, frame, hits=0)
         return events
+
+    def _dedupe(self, tracks: list[Track]) -> list[Track]:
+        # Two traces of one hidden person (their shadow and their coat's texture) can
+        # each start a tentative track; once they meet, the younger one goes.
+        keep: list[Track] = []
+        for t in tracks:  # oldest first
+            if t.hits == 0 and any(
+                math.hypot(t.x - o.x, t.y - o.y) < 0.5 * self.gate for o in keep
+            ):
+                continue
+            keep.append(t)
+        return keep
 
     def _start(self, x: float, y: float, area: float, frame: int, hits: int) -> None:
         t = Track(self._next_id, x, y, hits=hits, seen=(x, y, frame), area=area, whole=area)

@@ -9,7 +9,8 @@ import pytest
 from devices.camera.analysis import CountingConfig, LineCounter
 from devices.camera.blobs import BlobRules, find_blobs
 from devices.camera.evaluate import count_file, score
-from devices.camera.tracker import CountLine, Tracker
+from devices.camera.line import CountLine
+from devices.camera.tracker import Tracker
 
 
 def _config(truth: dict, **kw) -> CountingConfig:

@@ -12,7 +12,8 @@ from devices.camera import scene
 from devices.camera.analysis import CountingConfig
 from devices.camera.blobs import Blob
 from devices.camera.evaluate import count_file, score
-from devices.camera.tracker import CountLine, Tracker
+from devices.camera.line import CountLine
+from devices.camera.tracker import Tracker
 
 SIZE = (320, 240)  # the size the figures are quoted at: a 160x120 clip is noisier
 
@@ -57,7 +58,9 @@ def test_low_contrast_scenes_are_what_they_claim(winter) -> None:
     assert len({wk.shadow for wk in built.walkers}) == len(built.walkers)  # varied shadows
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+# Seed 208: a plain coat 3 grey levels off the tiles, hood of the same grey, walks out
+# with its shadow right under it: only the texture traces see them before the mat.
+@pytest.mark.parametrize("seed", [1, 2, 208])
 def test_low_contrast_shoppers_are_counted_exactly(winter, seed: int) -> None:
     truth = winter("lowcontrast", seed)
     events, _ = count_file(truth["video"], CountingConfig(line=tuple(truth["line"])))
