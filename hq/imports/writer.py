@@ -254,9 +254,39 @@ def write_transactions(
         }
     )
     _changes(cur, bulk, "hour", moved)
+    _changes(cur, bulk, "customer", _credited_before(cur, bulk, records, old, old_keys))
     return ImportCounts(
         imported=len(changed), unchanged=len(records) - len(changed), rejected=rejected
     )
+
+
+def _credited_before(
+    cur: Any,
+    bulk: Bulk,
+    records: list[TransactionRecord],
+    old: dict[str, tuple],
+    old_keys: dict[str, set[tuple[str, str]]],
+) -> list[str]:
+    """Customers of the cards on stored online orders that now move or change card.
+
+    An online order credits the store visits of its card's customers in the days
+    before it (offline-to-online). The 'txn' change finds the visits it credits now;
+    those it was credited to are found through these customers, whose visits the
+    rollup recomputes (the window is the rollup's setting, not the import's).
+    """
+    left = {
+        (kid, pseudonym)
+        for r in records
+        if r.id in old
+        and old[r.id][1] == ONLINE
+        and (old[r.id][1:3] != (r.store, r.ts) or set(r.keys) != old_keys.get(r.id, set()))
+        for kid, pseudonym in old_keys.get(r.id, ())
+    }
+    if not left:
+        return []
+    sql = "SELECT key_id, pseudonym, customer_id FROM hq_profile_keys WHERE {cond}"
+    found = _stored(cur, bulk, sql, "pseudonym", sorted({p for _, p in left}))
+    return sorted({cid for kid, pseudonym, cid in found if (kid, pseudonym) in left})
 
 
 class ImportWrites:

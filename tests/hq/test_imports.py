@@ -470,3 +470,48 @@ def test_database_outage_stops_the_run_without_a_half_rejected_file(tmp_path: Pa
     summary, _ = do_import(store, "profiles", path)  # run again once the database is back
     assert (summary.imported, summary.rejected) == (1, 1)
     store.close()
+
+
+def test_an_online_order_moved_in_time_leaves_the_visit_it_was_credited_to(hq_store):
+    """Offline-to-online: the visit's day is recomputed when its online order moves away."""
+    from datetime import date
+
+    from edge.identity import Pseudonymiser
+    from hq.db import Db
+    from hq.feeds import store_feed
+    from hq.imports.profiles import parse_profile
+    from hq.imports.stores import parse_store
+    from hq.imports.transactions import parse_transaction
+    from hq.rollup import Rollup
+    from tests.hq.storelog import StoreLog, deliver
+
+    keys = {"k1": b"k" * 32}
+    ps = Pseudonymiser(keys, "k1")
+    now = "2026-06-03T00:00:00.000Z"
+    hq_store.import_stores(
+        [parse_store({"store": "s1", "name": "S", "timezone": "UTC", "hours": "mon-sun 00:00-24:00"}, 1)],
+        now,
+    )  # fmt: skip
+    card = "2000000000012"
+    consented = {"customer_id": "c1", "loyalty_number": card,
+                 "instore_recognition": "granted", "instore_recognition_at": "2026-05-01"}  # fmt: skip
+    hq_store.import_profiles([parse_profile(consented, 1, ps)], now)
+    log = StoreLog("s1")
+    log.door("2026-06-01T09:55:00.000Z")
+    log.visit("2026-06-01T10:00:00.000Z", ps.pseudonym("loyalty", card)[0])
+    deliver(hq_store, "s1", log.payloads())
+    db = Db(hq_store)
+    rollup = Rollup(db, now=lambda: 1_900_000_000.0)
+
+    def order(ts: str) -> list[tuple[str, int]]:
+        row = {"id": "w1", "store": "online", "ts": ts, "type": "sale", "net_amount": "20.00",
+               "currency": "EUR", "items": 1, "loyalty_number": card}  # fmt: skip
+        assert not hq_store.import_transactions(
+            [parse_transaction(row, 1, ps, "EUR")], now
+        ).rejected
+        rollup.run_once()
+        days = store_feed(db, "s1", "day", date(2026, 6, 1), date(2026, 6, 1))
+        return [(d["day"], d["offline_to_online"]) for d in days]
+
+    assert order("2026-06-03T12:00:00Z") == [("2026-06-01", 1)]  # 2 days after the visit
+    assert order("2026-06-20T12:00:00Z") == [("2026-06-01", 0)]  # corrected: 19 days after
