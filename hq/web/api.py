@@ -20,6 +20,8 @@ from litestar.params import PathParameter, QueryParameter
 from edge.config import ID_PATTERN
 from hq import feeds
 from hq.alerts import Alert, open_alerts
+from hq.orders import order_status
+from hq.orders.status import OrderStatus
 from hq.status import StoreStatus, store_statuses, utc_now
 from hq.web.auth import require_chain, require_store
 from hq.web.representation import feed_response, wants_csv
@@ -48,6 +50,8 @@ Format = Annotated[
     ),
 ]
 StoreId = Annotated[str, PathParameter(description="store id", pattern=ID_PATTERN)]
+OrderId = Annotated[str, PathParameter(description="order id", min_length=1, max_length=64)]
+Lang = Annotated[Literal["nl", "en"], QueryParameter(description="language of the text")]
 
 _ERRORS = {
     304: ResponseSpec(None, description="Not Modified: the If-None-Match ETag is current"),
@@ -159,3 +163,21 @@ class ApiV1(Controller):
             lambda: feeds.chain_feed(db, period, lo, hi),
             wants_csv(request, format),
         )
+
+    @get(
+        "/orders/{order:str}/status",
+        sync_to_thread=True,
+        tags=("orders",),
+        responses={
+            **{k: v for k, v in _ERRORS.items() if k != 304},
+            404: ResponseSpec(None, description="head office knows no such order"),
+        },
+    )
+    def order(self, request: Request, order: OrderId, lang: Lang = "nl") -> OrderStatus:
+        """A click & collect order's status in the shopper's words (the web shop's track &
+        trace): the same text the kiosk shows. 403 when its store is outside the scope."""
+        found = order_status(request.app.state.web.db, order, lang)
+        if found is None:
+            raise NotFoundException(f"no order {order!r} at head office")
+        require_store(request.user, found.store)
+        return found
