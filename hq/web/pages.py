@@ -13,12 +13,13 @@ import importlib.resources
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException
+from litestar.params import PathParameter
 from litestar.response import File, Redirect, Template
 
 from hq.alerts import open_alerts
@@ -94,7 +95,7 @@ def overview(request: Request) -> Template | Response:
 
 
 @get("/stores/{store:str}", include_in_schema=False, sync_to_thread=True)
-def store(request: Request, store: str) -> Template | Response:
+def store(request: Request, store: Annotated[str, PathParameter()]) -> Template | Response:
     """One store: hourly and 30-day charts, click & collect, kiosk, data quality, devices."""
     require_store(request.user, store)
     t = texts(request)
@@ -120,7 +121,7 @@ def chain(request: Request) -> Template | Response:
 
 
 @get("/lang/{code:str}", include_in_schema=False)
-async def switch_language(request: Request, code: str) -> Redirect:
+async def switch_language(request: Request, code: Annotated[str, PathParameter()]) -> Redirect:
     """The language switch: remember the choice in a cookie and go back."""
     if code not in LANGUAGES:
         raise NotFoundException(f"no language {code!r}; choose one of {', '.join(LANGUAGES)}")
