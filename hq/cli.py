@@ -63,6 +63,7 @@ def feed_worker_from_config(cfg, secrets: SecretResolver, ingester):
         housekeeping_s=f.housekeeping_s,
         unconsented_ttl_h=cfg.privacy.unconsented_ttl_h,
         personal_event_days=cfg.privacy.personal_event_days,
+        event_retention_days=cfg.privacy.event_retention_days,
         windows=windows_of(cfg),
     )
     return FeedWorker(

@@ -4,7 +4,8 @@ One thread with its own database connection:
 - every `interval_s`: resolve changes and recompute dirty store-days (hq/rollup.py),
   then publish every changed bucket;
 - every `provisional_s`: finalise buckets whose hour ended (or store came back);
-- every `housekeeping_s`: delete pseudonyms of unconsented visits past the TTL;
+- every `housekeeping_s`: delete pseudonyms of unconsented visits past the TTL, and
+  what is past the event retention (hq/retention.py);
 - every pass, the `steps` it was given (the alerts: hq/alert_step.py).
 
 Publishing: each changed bucket goes to `touchpoint/v1/{store}/feed/{hour|day}` (QoS 1).
@@ -34,6 +35,7 @@ from hq.db import Db
 from hq.facts import Windows
 from hq.feeds import CHAIN, bucket_row, chain_feed
 from hq.privacy import expire_personal_events, expire_pseudonyms
+from hq.retention import prune
 from hq.rollup import Rollup
 from hq.storage import HqStore, StoreUnavailable
 from hq.worker_thread import WorkerThread, report_failure
@@ -61,6 +63,7 @@ class FeedSettings:
     housekeeping_s: float = 600.0
     unconsented_ttl_h: float = 24.0
     personal_event_days: float = 30.0
+    event_retention_days: float | None = None  # None: keep everything (`hq run` sets it)
     windows: Windows = field(default_factory=Windows)
 
 
@@ -137,6 +140,7 @@ class FeedWorker(WorkerThread):
                         now=self.now,
                         today_every_s=self.s.today_every_s,
                         settle_max_s=self.s.settle_max_s,
+                        final_after_days=self.s.event_retention_days,
                     )
                 if not self._elected(store):
                     self._stop.wait(5.0)
@@ -154,6 +158,10 @@ class FeedWorker(WorkerThread):
                         db, self.s.unconsented_ttl_h, self.now(), self.s.windows
                     )
                     expire_personal_events(db, self.s.personal_event_days, self.now())
+                    if self.s.event_retention_days is not None:
+                        pruned = prune(db, self.s.event_retention_days, self.now())
+                        if pruned.events or pruned.orders:
+                            log.info("retention: %s", pruned)
                     last_house = mono
                 self.stats.passes += 1
                 self.stats.days += result.days

@@ -33,7 +33,9 @@ from hq.storage import (
     IngestOutcome,
     StoreMark,
     StoreUnavailable,
+    above_floor,
     advance_watermark,
+    by_store,
     is_stale_will,
     make_mark,
     screen,
@@ -217,6 +219,9 @@ class PgHqStore(ImportWrites):
         # 1. The rows alone, in their own transaction: no store row is locked while
         #    this commit waits for its fsync, so ingesters sharing stores run in parallel.
         with self._tx() as cur:
+            rows = [
+                r for store, sent in by_store(rows) for r in above_floor(cur, "%s", store, sent)
+            ]
             batch = _rows_json.encode(rows).decode()
             inserted = dict(cur.execute(_INSERT, (received_at, batch)).fetchall())
             if self.feed_marks:

@@ -65,6 +65,9 @@ class Rollup:
     settle_max_s: float = 0.0
     _arriving: dict[tuple[str, date], tuple[float, float, int]] = field(default_factory=dict)
     _pass_started: float = 0.0
+    # Days older than this are final: their events may have been deleted after the
+    # retention period (hq/retention.py), so they are never recomputed. None: all days.
+    final_after_days: float | None = None
 
     def run_once(self) -> RollupResult:
         """Resolve changes, then recompute every dirty store-day; returns what it did."""
@@ -277,6 +280,8 @@ class Rollup:
 
     def _recompute(self, plan: Plan, store: str, day: date) -> set[date]:
         """Add the day's changed buckets to `plan`; returns other days its events moved to."""
+        if self._final(day):
+            return set()
         info = self._info(store)
         loaded = load_day(self.db, info, day, self.windows)
         plan.relink += loaded.relink
@@ -319,6 +324,13 @@ class Rollup:
                 )
             )
         return loaded.moved_to - {day}
+
+    def _final(self, day: date) -> bool:
+        """Whether `day` is past the retention period (a day's margin for time zones)."""
+        if self.final_after_days is None:
+            return False
+        horizon = datetime.fromtimestamp(self.now(), UTC) - timedelta(days=self.final_after_days)
+        return day < horizon.date() - timedelta(days=1)
 
     # -- provisional -------------------------------------------------------------------
 

@@ -327,6 +327,15 @@ _MIGRATIONS: list[list[str]] = [
             order_id TEXT NOT NULL
         )""",
     ],
+    # v7: retention (hq/retention.py): each store's events at or below `through` have been
+    # deleted after `privacy.event_retention_days`; ingest counts such a seq a duplicate.
+    [
+        """CREATE TABLE IF NOT EXISTS hq_event_floor (
+            store TEXT PRIMARY KEY,
+            through {bigint} NOT NULL,
+            pruned_at TEXT NOT NULL
+        )""",
+    ],
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)

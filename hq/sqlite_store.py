@@ -27,6 +27,7 @@ from hq.storage import (
     IngestOutcome,
     StoreMark,
     StoreUnavailable,
+    above_floor,
     advance_watermark,
     by_store,
     is_stale_will,
@@ -159,7 +160,8 @@ class SqliteHqStore(ImportWrites):
         if not rows:
             return outcome
         with self._write() as cur:
-            for store, group in by_store(screen(rows)):
+            for store, sent in by_store(screen(rows)):
+                group = above_floor(cur, "?", store, sent)
                 cur.executemany(
                     _INSERT,
                     [
@@ -179,8 +181,8 @@ class SqliteHqStore(ImportWrites):
                         for r in group
                     ],
                 )
-                inserted = cur.rowcount
-                dups = len(group) - inserted
+                inserted = cur.rowcount if group else 0
+                dups = len(sent) - inserted
                 if self.feed_marks:
                     mark_ingested(cur, "?", group, received_at)
                 cur.execute(
@@ -193,7 +195,7 @@ class SqliteHqStore(ImportWrites):
                     acked = advance_watermark(
                         lambda p: cur.execute(_SQL.prefix, p).fetchone(), store, acked, inserted
                     )
-                max_seq = max(max_seq, group[-1].seq)
+                max_seq = max(max_seq, sent[-1].seq)
                 cur.execute(
                     "UPDATE hq_stores SET acked_through = ?, max_seq = ?,"
                     " duplicates = duplicates + ?, events = events + ?, last_batch_at = ?"

@@ -206,6 +206,15 @@ def by_store(rows: list[EventRow]) -> Iterator[tuple[str, list[EventRow]]]:
         yield store, list(group)
 
 
+def above_floor(cur: Any, ph: str, store: str, rows: list[EventRow]) -> list[EventRow]:
+    """The rows above the store's retention floor (hq/retention.py): the others were
+    stored once and deleted after the retention period, so they are duplicates."""
+    row = cur.execute(f"SELECT through FROM hq_event_floor WHERE store = {ph}", (store,)).fetchone()
+    if row is None:
+        return rows
+    return [r for r in rows if r.seq > row[0]]
+
+
 def advance_watermark(
     query_one: Callable[[tuple], Any], store: str, acked: int, expected: int
 ) -> int:
