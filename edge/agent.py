@@ -29,9 +29,10 @@ from edge.daemon import serve
 from edge.db import connect, open_store_db
 from edge.eventlog import EventLog
 from edge.events import ClockStep, DeviceStatus
+from edge.nonces import NONCE_PREFIX, NonceLedger
 from edge.personal import purge_acknowledged
 from edge.pickup_desk import PickupDesk
-from edge.router import NONCE_PREFIX, DeviceRoute, ReadingRouter, health_key, tracker_key
+from edge.router import DeviceRoute, ReadingRouter, health_key, tracker_key
 from edge.sdnotify import Notifier
 from edge.supervisor import Supervisor
 from edge.visits import VisitWindows, parse_ts
@@ -74,6 +75,10 @@ class Agent:
         self.router = ReadingRouter(self.eventlog, classifier, self.windows)
         self.supervisor = Supervisor(self._on_health)
         self._restore()
+        self.ledger: NonceLedger | None = None
+        if self.tokens is not None:  # single use shared with the kiosk (edge/nonces.py)
+            self.ledger = NonceLedger(db.path, busy_timeout_ms=db.busy_timeout_ms)
+            self.tokens.ledger = self.ledger.claim
         for dev in cfg.devices:
             if dev.name == cfg.kiosk.scanner:
                 continue  # the kiosk process reads its own scanner (kiosk/scanner.py)
@@ -171,6 +176,8 @@ class Agent:
         self.supervisor.stop_all(deadline_s * 0.6)
         self.router.report_rejects()
         self.eventlog.stop(max(0.5, end - time.monotonic()))
+        if self.ledger is not None:
+            self.ledger.close()
 
     def run(self, stop: threading.Event, notifier: Notifier | None = None) -> None:
         """Run until `stop` is set; speaks sd_notify READY and WATCHDOG when under systemd."""

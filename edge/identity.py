@@ -26,6 +26,7 @@ import hmac
 import os
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -140,6 +141,8 @@ class TokenVerifier:
         self.rejected: dict[str, int] = {}
         # Nonces accepted since the caller last took them, to persist (replays across restarts).
         self.consumed: list[tuple[str, int]] = []
+        # Shared with the store's other processes (edge/nonces.py): False = used elsewhere.
+        self.ledger: Callable[[str, int], bool] | None = None
 
     def verify(self, token: str, now: float) -> TokenResult:
         """Verify and consume a token; rejects are counted by reason."""
@@ -170,6 +173,9 @@ class TokenVerifier:
             customer = _unb64(customer_b64).decode()
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return TokenResult("malformed")
+        if self.ledger is not None and not self.ledger(nonce, step):
+            self._remember_nonce(nonce, step)
+            return TokenResult("replayed", step=step)
         self._remember_nonce(nonce, step)
         self.consumed.append((nonce, step))
         return TokenResult("ok", customer=customer, step=step)

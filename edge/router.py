@@ -31,12 +31,10 @@ from devices.readings import Crossing, Reading, Rejected, Scan, Status, Totals
 from edge.classify import ScanClassifier
 from edge.eventlog import EventLog
 from edge.events import DeviceStatus, DoorCount, ScanEvent, VisitIdentified
+from edge.nonces import NONCE_PREFIX
 from edge.visits import VisitWindows
 
 log = logging.getLogger(__name__)
-
-
-NONCE_PREFIX = "nonce:"
 
 
 def tracker_key(device: str) -> str:

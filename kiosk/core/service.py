@@ -22,6 +22,7 @@ from edge.config import KioskSection
 from edge.db import connect, open_store_db
 from edge.eventlog import EventLog
 from edge.events import Payload
+from edge.nonces import NonceLedger
 from edge.pickup_desk import PickupDesk
 from edge.pickup_views import OrderView
 from kiosk.core.alternatives import alternatives
@@ -83,6 +84,11 @@ class KioskService:
         self.store_id = store_id
         self.eventlog = eventlog
         self.classifier = classifier
+        # App tokens are single-use across the store: the door agent and other terminals too.
+        self._ledger: NonceLedger | None = None
+        if classifier.tokens is not None:
+            self._ledger = NonceLedger(db_path, busy_timeout_ms=busy_timeout_ms)
+            classifier.tokens.ledger = self._ledger.claim
         self.recognition = recognition
         self.order_prefix = order_prefix
         self.device = device
@@ -215,3 +221,5 @@ class KioskService:
         """Release the connection and the lookup threads."""
         self._lookups.shutdown(wait=False, cancel_futures=True)
         self.conn.close()
+        if self._ledger is not None:
+            self._ledger.close()
