@@ -184,6 +184,9 @@ class PickupHandover(_PickupStep, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "pickup.handover"
     lines: LineNos = []
     partial: bool = False
+    # Handed over without these lines (not found, or not wanted after all): they went back
+    # and the order ended with this hand-over (partial is then false). Empty otherwise.
+    missing: LineNos = []
     # Seconds from the latest check-in to this hand-over; None without a check-in.
     wait_s: Annotated[float, Meta(ge=0)] | None = None
     staff: StaffPseudonym | None = None

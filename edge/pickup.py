@@ -12,13 +12,17 @@ the same thing in the same words.
   `expired` or `cancelled`.
 - Pick-up-by is the end of the store's local calendar day `hold_days` after the
   (latest) ready time.
+- A hand-over "without the missing items" (the shopper agrees at the counter that
+  what is not ready is not coming) ends the order: `close_out` says which lines are
+  collected and which go back; the order then reads `collected`, and its text says how
+  many of its items were collected.
 - `shopper_text` words an order's state for shoppers in Dutch or English: never a
   system status.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Literal
@@ -71,6 +75,13 @@ def line_numbers(given: Sequence[int | None]) -> list[int]:
 def staff_may_move(old: str, new: str) -> bool:
     """Whether staff may set a line from `old` to `new` while picking."""
     return (old, new) in STAFF_MOVES
+
+
+def close_out(lines: Mapping[int, str], handed: Iterable[int]) -> list[int]:
+    """The lines a hand-over without the missing items puts back: every line still open
+    (short, to pick, picked, or ready but not taken) that is not among `handed`."""
+    taken = set(handed)
+    return sorted(n for n, s in lines.items() if s not in ENDED and n not in taken)
 
 
 def order_state(lines: Iterable[str], *, cancelled: bool = False) -> OrderState:
@@ -190,6 +201,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "rest_preparing": "We're getting the rest ready",
         "collected": "Collected on {day}",
         "collected_no_day": "Collected",
+        "collected_some": "Collected on {day}: {collected} of {total} items",
+        "collected_some_no_day": "Collected: {collected} of {total} items",
         "expired": "This order has expired: the items are back on the shelf",
         "cancelled": "This order has been cancelled",
     },
@@ -205,6 +218,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "rest_preparing": "We maken de rest klaar",
         "collected": "Opgehaald op {day}",
         "collected_no_day": "Opgehaald",
+        "collected_some": "Opgehaald op {day}: {collected} van {total} artikelen",
+        "collected_some_no_day": "Opgehaald: {collected} van {total} artikelen",
         "expired": "Deze bestelling is verlopen: de artikelen liggen weer in de winkel",
         "cancelled": "Deze bestelling is geannuleerd",
     },
@@ -231,10 +246,12 @@ def shopper_text(summary: OrderSummary, lang: Lang, tz: ZoneInfo | str) -> str:
         rest = t["rest_ready"].format(day=by) if summary.lines_ready and by else t["rest_preparing"]
         return f"{first}. {rest}"
     if state == "collected":
+        # Some items never came (not found, or the rest expired): say how many did.
+        key = "collected_some" if summary.lines_collected < summary.lines_total else "collected"
         when = summary.collected_at
-        return (
-            t["collected"].format(day=day_text(when, lang, tz)) if when else t["collected_no_day"]
-        )
+        if when is None:
+            return t[f"{key}_no_day"].format(**counts)
+        return t[key].format(day=day_text(when, lang, tz), **counts)
     return t[state]
 
 

@@ -22,7 +22,7 @@ from edge.clock import Clock
 from edge.db import immediate
 from edge.eventlog import EventStamper, insert_events
 from edge.events import PickupCheckin, PickupHandover, PickupLine, PickupNoShow, PickupReady
-from edge.pickup import pickup_by, staff_may_move, utc_iso
+from edge.pickup import close_out, pickup_by, staff_may_move, utc_iso
 from edge.pickup_views import (
     OrderView,
     PutBack,
@@ -184,14 +184,32 @@ class PickupDesk:
         return self._after(view.order_id)
 
     def handover(
-        self, order_id: str, code: str, lines: Sequence[int], staff: str | None
+        self,
+        order_id: str,
+        code: str,
+        lines: Sequence[int],
+        staff: str | None,
+        *,
+        without_missing: bool = False,
+        expect: Mapping[int, str] | None = None,
     ) -> OrderView:
-        """Hand over these ready lines after checking the code the shopper showed."""
+        """Hand over these ready lines after checking the code the shopper showed.
+
+        `without_missing`: the shopper takes these lines and the rest is not coming (not
+        found, or not wanted after all): every other open line is put back and the order
+        ends `collected`; the event names them in `missing`. Otherwise lines still open
+        wait for a later visit (a partial hand-over). `expect`: the lines' states as the
+        screen showed them; a line since changed elsewhere (a short line found and made
+        ready at another terminal) refuses the hand-over rather than put it back.
+        """
         with immediate(self.conn):
             view = self._open(order_id)
             if code.strip().upper() != view.code.upper():
                 raise PickupConflict("wrong_code")
             current = {ln.line: ln.state for ln in view.lines}
+            for n, shown in (expect or {}).items():
+                if n in current and current[n] != shown:
+                    raise PickupConflict("changed", line=n, state=current[n])
             if not lines:
                 raise PickupConflict("nothing")
             for n in lines:
@@ -202,11 +220,11 @@ class PickupDesk:
                     raise PickupConflict("not_ready", line=n, state=state)
             now = self.now()
             self._set_lines(order_id, lines, "collected", utc_iso(now))
-            left = [
-                n
-                for n, s in current.items()
-                if n not in lines and s not in ("collected", "put_back")
-            ]
+            left = close_out(current, lines)
+            missing = left if without_missing else []
+            if missing:
+                self._set_lines(order_id, missing, "put_back", utc_iso(now))
+                left = []
             wait = (now - view.checkin_at).total_seconds() if view.checkin_at else None
             # The check-in belonged to this visit: a later visit for the rest checks in anew.
             self.conn.execute(
@@ -220,6 +238,7 @@ class PickupDesk:
                     order=order_id,
                     lines=sorted(lines),
                     partial=bool(left),
+                    missing=missing,
                     wait_s=None if wait is None else round(max(wait, 0.0), 3),
                     staff=staff,
                 )

@@ -13,16 +13,19 @@ from hq.config import HqDatabaseSection
 from hq.storage import HqStore
 
 
-def open_hq_store(db: HqDatabaseSection, secrets: SecretResolver) -> HqStore:
-    """The backend named in the config: a SQLite file, or PostgreSQL via the DSN secret."""
+def open_hq_store(
+    db: HqDatabaseSection, secrets: SecretResolver, *, dsn_file: str = "", migrate: bool = True
+) -> HqStore:
+    """The backend named in the config: a SQLite file, or PostgreSQL via the DSN secret
+    (`dsn_file` when given: another role's). `migrate` off: the schema is `hq run`'s."""
     # Imported here so a SQLite deployment never loads psycopg.
     if db.backend == "postgresql":
         from hq.pg_store import PgHqStore
 
-        return PgHqStore(secrets.read(db.dsn_file).decode().strip())
+        return PgHqStore(secrets.read(dsn_file or db.dsn_file).decode().strip(), migrate=migrate)
     from hq.sqlite_store import SqliteHqStore
 
-    return SqliteHqStore(Path(db.path))
+    return SqliteHqStore(Path(db.path), migrate=migrate)
 
 
 def open_hq_reader(

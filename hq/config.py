@@ -209,6 +209,20 @@ class WebSection(Section, kw_only=True):
             "address of the reverse proxy whose X-Forwarded-For names the client; empty = none"
         ),
     ] = ""
+    orders: Annotated[
+        bool,
+        described(
+            "serve POST /api/v1/orders for the web shop: a writable connection of its own"
+            " (docs/api.md)"
+        ),
+    ] = False
+    orders_dsn_file: Annotated[
+        str,
+        described(
+            "secret file with the PostgreSQL DSN of a role that may write the order tables,"
+            " for POST /api/v1/orders; empty = database.dsn_file"
+        ),
+    ] = ""
 
 
 class AlertsSection(Section, kw_only=True):

@@ -313,7 +313,8 @@ def _load_waits(
     """Hand-overs with the wait at the counter: the store's `wait_s`, else since the latest check-in.
 
     A partial hand-over (some lines now, the rest later) is counted apart from the ones
-    that complete an order; both have a wait.
+    that complete an order; both have a wait. One that ends an order without some of its
+    items (`missing`) completes it, and is also counted as a short hand-over.
     """
     handovers = sorted(
         (e[1], e[2].get("order") or "", e[2]) for e in events.values() if e[0] == "pickup.handover"
@@ -332,6 +333,8 @@ def _load_waits(
             wait = (parse_ts(ts) - parse_ts(max(before))).total_seconds()
         target = loaded.facts.partial_handovers if data.get("partial") else loaded.facts.handovers
         target.append((ts, None if wait is None else float(wait)))
+        if data.get("missing") and not data.get("partial"):
+            loaded.facts.short_handovers.append(ts)
 
 
 def _order_marks(

@@ -55,6 +55,8 @@ class DayFacts:
     ready_judged: list[tuple[str, bool]] = field(default_factory=list)
     handovers: list[tuple[str, float | None]] = field(default_factory=list)  # (ts, wait s)
     partial_handovers: list[tuple[str, float | None]] = field(default_factory=list)
+    # Hand-overs that ended an order without some of its items (`missing` in the event).
+    short_handovers: list[str] = field(default_factory=list)
     no_shows: list[str] = field(default_factory=list)
     nps: list[tuple[str, int]] = field(default_factory=list)
     pickup_nps: list[tuple[str, int]] = field(default_factory=list)  # touchpoint click_collect
@@ -118,6 +120,7 @@ def store_day(facts: DayFacts) -> list[Bucket]:
         ("kiosk_orders", facts.kiosk_orders),
         ("pickups_ready", facts.pickups_ready),
         ("no_shows", facts.no_shows),
+        ("short_handovers", facts.short_handovers),
     ):
         for ts in times:
             add(ts, key)
@@ -252,6 +255,7 @@ COUNTS = (
     "ready_on_time",
     "ready_late",
     "partial_handovers",
+    "short_handovers",
     "nps_responses",
     "promoters",
     "passives",

@@ -115,6 +115,7 @@ class PgHqStore(ImportWrites):
         connect_timeout_s: int = 10,
         lock_timeout_s: int = 30,
         feed_marks: bool = True,
+        migrate: bool = True,
     ) -> None:
         # Off only in bench/hq_feed.py, to measure ingest without feed upkeep.
         self.feed_marks = feed_marks
@@ -124,7 +125,10 @@ class PgHqStore(ImportWrites):
         self._lock = threading.Lock()
         self._conn = self._connect()
         try:
-            self._migrate()
+            # Off for a connection that only writes orders (`hq serve`, a role with no
+            # right to change the schema): `hq run` migrates.
+            if migrate:
+                self._migrate()
         except BaseException:
             self._conn.close()
             raise

@@ -63,7 +63,12 @@ class SqliteHqStore(ImportWrites):
     placeholder = "?"
 
     def __init__(
-        self, path: Path, *, busy_timeout_s: float = 30.0, feed_marks: bool = True
+        self,
+        path: Path,
+        *,
+        busy_timeout_s: float = 30.0,
+        feed_marks: bool = True,
+        migrate: bool = True,
     ) -> None:
         # Off only in bench/hq_feed.py, to measure ingest without feed upkeep.
         self.feed_marks = feed_marks
@@ -85,7 +90,9 @@ class SqliteHqStore(ImportWrites):
             # Deleted rows are overwritten, so an erased pseudonym is gone from the file.
             self._conn.execute("PRAGMA secure_delete=ON")
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-            self._migrate()
+            # Off for a connection that only writes orders (`hq serve`): `hq run` migrates.
+            if migrate:
+                self._migrate()
         except sqlite3.OperationalError as exc:
             self._conn.close()
             raise StoreUnavailable(f"SQLite: {exc}") from exc

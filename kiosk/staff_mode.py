@@ -131,11 +131,18 @@ class StaffMode:
         self._change(order_id, lambda: staff.mark_ready(order_id, shown))
 
     @work(thread=True, exclusive=True, group="staff-change", exit_on_error=False)
-    def staff_handover(self, order_id: str, code: str, lines: Sequence[int]) -> None:
-        """Hand over the chosen ready lines."""
+    def staff_handover(
+        self,
+        order_id: str,
+        code: str,
+        lines: Sequence[int],
+        without_missing: Mapping[int, str] | None = None,
+    ) -> None:
+        """Hand over the chosen ready lines; `without_missing` (the lines as the screen
+        showed them): the rest is not coming, and the order ends."""
         assert self.staff is not None
         try:
-            order = self.staff.handover(order_id, code, lines)
+            order = self.staff.handover(order_id, code, lines, without_missing)
         except PickupConflict as conflict:
             fresh = self.staff.order(order_id)
             self.post_message(StaffOrderLoaded(fresh, conflict))  # type: ignore[attr-defined]

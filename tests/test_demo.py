@@ -45,8 +45,29 @@ def test_demo_headless_prints_an_exact_summary(tmp_path):
         assert {k: feed[k] for k in truth} == truth
         assert feed["visitors"] == store["visitors"] == store["sensor_in"]
         assert feed["identified_visits"] > 0 and feed["matched_visits"] > 0
+        # Click & collect: eight web-shop orders worked at the store's pick-up desk. Head
+        # office says what the store says, and the feed counts what the demo did (worked
+        # out by hand from touchpoint/demo_pickup.py's plan: five marked ready today, one
+        # of them after its promise; two handed over, one without a missing item; one
+        # ready nine days ago expires now).
+        cc = store["click_collect"]
+        assert cc["exact"] is True
+        assert cc["truth"] == {"pickups_ready": 5, "ready_on_time": 4, "ready_late": 1,
+                               "pickups_collected": 2, "short_handovers": 1,
+                               "partial_handovers": 0, "no_shows": 1}  # fmt: skip
+        assert {k: v for k, v in cc["feed"].items() if k != "no_show_rate"} == cc["truth"]
+        assert cc["feed"]["no_show_rate"] == 1 / 3
+        states = sorted(o["hq_state"] for o in cc["orders"].values())
+        assert states == ["collected"] * 2 + ["expired"] + ["preparing"] * 2 + ["ready"] * 3
+        for o in cc["orders"].values():
+            assert o["text"] == o["store_text"] and o["state"] == o["hq_state"] == o["planned"]
+        texts = [o["text"] for o in cc["orders"].values()]
+        assert sum(bool(re.fullmatch(r"Opgehaald op \w+ \d+ \w+: 2 van 3 artikelen", t))
+                   for t in texts) == 1  # fmt: skip
+        assert "Deze bestelling is verlopen: de artikelen liggen weer in de winkel" in texts
     assert summary["imports"]["profiles"]["rejected"] == 0
     assert summary["imports"]["transactions"]["imported"] > 0
+    assert summary["imports"]["orders"] == {"imported": 16, "rejected": 0}
 
 
 def test_demo_ends_by_serving_the_dashboard_until_ctrl_c(tmp_path):
@@ -65,6 +86,8 @@ def test_demo_ends_by_serving_the_dashboard_until_ctrl_c(tmp_path):
         text = "".join(lines)
         assert f"http://127.0.0.1:{port}/" in text, text
         reported = int(re.search(r"demo-001 today \(feed revision \d+\): visitors (\d+)", text)[1])
+        assert re.search(r"demo-001 click & collect: 8 orders; .*: exact", text), text
+        assert re.search(r"W-001-6: Opgehaald op \w+ \d+ \w+: 2 van 3 artikelen", text), text
         password = re.search(r"password '([^']+)'", text)[1]
         # Log in as a browser would (CSRF token from the form) and read the overview's data.
         base = f"http://127.0.0.1:{port}"

@@ -5,7 +5,10 @@ ESP32 ASCII counter at the side door, a door scanner), a generated config and ke
 and the real agent reading them. A traffic model walks shoppers in and out (busier
 around lunch and late afternoon), some scanning a loyalty card or the app QR code.
 The live view prints what each store's database recorded next to what its sensors
-counted; the final check says whether they agree exactly.
+counted; the final check says whether they agree exactly. Click & collect runs along
+(touchpoint/demo_pickup.py): web-shop orders imported at head office, routed to the
+stores over `down/orders` by the order worker as in `hq run`, worked at each store's
+pick-up desk, their statuses and the feeds' click & collect figures checked too.
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from edge.status import store_status
 from hq.alert_step import AlertStep
 from hq.feed_worker import FeedSettings, FeedWorker, client_publisher
 from hq.ingest import Ingester, IngestSettings
+from hq.orders.worker import OrderWorker
 from hq.sqlite_store import SqliteHqStore
 from sync.mosquitto import MosquittoProcess
 from sync.uplink import uplink_factory
 from touchpoint import demo_hq as dh
+from touchpoint import demo_pickup as dp
 from touchpoint.demo_web import serve_dashboard
 
 STORE_TEMPLATE = """
@@ -282,6 +287,8 @@ def run_demo(
         FeedSettings(interval_s=0.5, provisional_s=5.0, settle_max_s=2.0),
         steps=[AlertStep()],  # store alerts, as `hq run` evaluates them
     )
+    # Pick-up orders to the stores and their states from the stores' events, as in `hq run`.
+    order_worker = OrderWorker(lambda: SqliteHqStore(hq_db), client_publisher(ingester.client))
     chain_key = random.Random(seed).randbytes(32).hex().encode()
     sims = [
         SimulatedStore(
@@ -305,10 +312,19 @@ def run_demo(
     ingester.start()
     ingester.subscribed.wait(10)
     feeds.start()
+    order_worker.start()
     try:
         for sim in sims:
             sim.start()
+        # The web shop's pick-up orders, imported while the stores trade.
+        imported |= dh.import_files(
+            hq_db,
+            {"k1": chain_key},
+            {"orders": dh.write_jsonl(root / "orders.jsonl", dp.web_orders(sims))},
+        )
         _simulate(sims, minutes, speed, headless, hq_db, echo)
+        # Staff and shoppers at each store's pick-up desk (the orders have arrived).
+        pickups = {sim.store: dp.work_the_desk(sim) for sim in sims}
         for sim in sims:
             sim.settle()
         deadline = time.monotonic() + 30
@@ -326,28 +342,36 @@ def run_demo(
             {"transactions": dh.write_jsonl(root / "transactions.jsonl", receipts)},
         )
         _wait_for_feeds(feeds)
+        pickups = {
+            store: done | {"hq": dp.hq_statuses(hq_db, done["orders"])}
+            for store, done in pickups.items()
+        }
         if serve_port is not None and not headless:
             # Checked and reported now, while the chain still runs for the dashboard.
-            summary = _report(sims, hq_db, known, buyers, imported, root, minutes, headless, echo)
+            summary = _report(
+                sims, hq_db, known, buyers, pickups, imported, root, minutes, headless, echo
+            )
             _serve_live(sims, speed, hq_db, {"k1": chain_key}, serve_port, echo)
             return summary
     finally:
         for sim in sims:
             sim.stop()
+        order_worker.stop()
         feeds.stop()
         ingester.stop()
         broker.stop()
-    return _report(sims, hq_db, known, buyers, imported, root, minutes, headless, echo)
+    return _report(sims, hq_db, known, buyers, pickups, imported, root, minutes, headless, echo)
 
 
-def _report(sims, hq_db, known, buyers, imported, root, minutes, headless, echo) -> dict:
-    """Every store's counts and feed against the simulation's truth, printed."""
+def _report(sims, hq_db, known, buyers, pickups, imported, root, minutes, headless, echo) -> dict:
+    """Every store's counts, feed and click & collect against the simulation's truth, printed."""
     feed = {
         sim.store: (dh.feed_totals(hq_db, sim.store, ZoneInfo(sim.cfg.store.timezone)),
                     dh.truth(sim, known, buyers))
         for sim in sims
     }  # fmt: skip
-    return _summarise(sims, hq_totals(hq_db), feed, imported, root, minutes, headless, echo)
+    cc = {store: dp.check(done, done["hq"], feed[store][0]) for store, done in pickups.items()}
+    return _summarise(sims, hq_totals(hq_db), feed, cc, imported, root, minutes, headless, echo)
 
 
 def _wait_for_feeds(feeds: FeedWorker, timeout: float = 30.0) -> None:
@@ -417,7 +441,7 @@ def _serve_live(sims, speed, hq_db, keys, port, echo) -> None:
         trading.join(30)
 
 
-def _summarise(sims, hq, feed, imported, root, minutes, headless, echo) -> dict:
+def _summarise(sims, hq, feed, cc, imported, root, minutes, headless, echo) -> dict:
     summary = {"workdir": str(root), "simulated_minutes": minutes, "stores": {}}
     summary["imports"] = imported
     exact = True
@@ -431,7 +455,7 @@ def _summarise(sims, hq, feed, imported, root, minutes, headless, echo) -> dict:
             == (h["in"], h["out"])
         ) and h["acked"] == st["last_seq"]
         feed_ok = all(got[k] == want[k] for k in dh.FIGURES) and got["visitors"] == st["visitors"]
-        exact &= counts_ok and feed_ok
+        exact &= counts_ok and feed_ok and cc[sim.store]["exact"]
         keys = (
             "entries",
             "exits",
@@ -447,7 +471,8 @@ def _summarise(sims, hq, feed, imported, root, minutes, headless, echo) -> dict:
             "hq_acked": h["acked"],
             "feed": {k: v for k, v in got.items() if k != "this_hour"},
             "truth": want,
-            "exact": counts_ok and feed_ok,
+            "click_collect": cc[sim.store],
+            "exact": counts_ok and feed_ok and cc[sim.store]["exact"],
         }
     summary["exact"] = exact
     if headless:
@@ -466,6 +491,12 @@ def _summarise(sims, hq, feed, imported, root, minutes, headless, echo) -> dict:
         )
         for store in summary["stores"]:
             for line in dh.feed_lines(store, *feed[store]):
+                echo(line)
+        echo("")
+        echo("Click & collect: head office's order status (the web shop's track & trace) and")
+        echo("the feeds' figures, against what the demo did at each store's pick-up desk:")
+        for store in summary["stores"]:
+            for line in dp.lines(store, cc[store], dh.pct):
                 echo(line)
         echo(f"databases, configs and import files in {root}")
     return summary

@@ -24,6 +24,7 @@ from hq.feeds import store_feed
 from hq.imports.runner import FIELDS, kind_for, run_import
 from hq.metrics import ratio
 from hq.sqlite_store import SqliteHqStore
+from touchpoint.demo_pickup import CC_FIGURES
 
 CONSENT_SINCE = "2026-01-01"
 
@@ -145,7 +146,7 @@ def feed_totals(hq_db: Path, store: str, tz) -> dict[str, Any]:
         hours = store_feed(Db(hq), store, "hour", today, today)
     finally:
         hq.close()
-    total = {k: sum(d[k] for d in days) for k in FIGURES}
+    total = {k: sum(d[k] for d in days) for k in FIGURES + CC_FIGURES}
     total["conversion"] = ratio(total["transactions"], total["visitors"])
     total["identification_rate"] = ratio(total["identified_visits"], total["visitors"])
     total["online_to_offline_share"] = ratio(total["online_active_visits"], total["matched_visits"])

@@ -11,7 +11,9 @@ store reported, in the store's seq order:
 - `pickup.checkin` notes the time;
 - `pickup.handover` collects its lines (none named: the ready ones). A hand-over that
   is not partial ends the order: lines never handed over (short ones) are put back,
-  and the order reads `collected`;
+  and the order reads `collected`. That is also how a hand-over "without the missing
+  items" arrives (`missing` names the lines the store put back; an older store sent
+  none and meant the same);
 - `pickup.no_show` and `pickup.cancelled` put their lines (none named: every open
   line) back and end the order as `expired` (`collected` when part of it was, as
   the store says) or `cancelled`.

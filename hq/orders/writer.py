@@ -152,6 +152,10 @@ class Outcome:
     result: str  # 'imported' | 'unchanged' | 'rejected'
     version: int = 0  # the order's version now (0 when rejected and unknown)
     reason: str = ""
+    new: bool = False  # imported as a new order (version 1)
+    # Rejected because of what head office already holds (an ended order, a move, lines
+    # frozen by picking, a code in use), not because the row itself is bad.
+    conflict: bool = False
 
 
 def counts_of(outcomes: list[Outcome]) -> ImportCounts:
@@ -170,15 +174,18 @@ def write_orders(tx: Tx, records: list[OrderRecord], now: str, hold_days: int) -
     stored = stored_orders(tx, [r.order_id for r in records])
     for rec in records:
         old = stored.get(rec.order_id)
+        conflict = False
         if rec.status == "placed" and rec.store not in known:
             reason: str | None = (
                 f"store: {rec.store!r} is not in the store registry (hq import stores)"
             )
         else:
             reason = _refusal(rec, old, tx)
+            conflict = not (rec.status == "cancelled" and old is None)
         if reason is not None:
+            version = old.version if old else 0
             out.append(
-                Outcome(rec.line, rec.order_id, "rejected", old.version if old else 0, reason)
+                Outcome(rec.line, rec.order_id, "rejected", version, reason, False, conflict)
             )
             continue
         keys_changed = rec.status == "placed" and _replace_keys(tx, rec)
@@ -211,7 +218,7 @@ def write_orders(tx: Tx, records: list[OrderRecord], now: str, hold_days: int) -
                 old.picking if old else False,
             )
         )  # fmt: skip
-        out.append(Outcome(rec.line, rec.order_id, "imported", version))
+        out.append(Outcome(rec.line, rec.order_id, "imported", version, new=old is None))
     return out
 
 

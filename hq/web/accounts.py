@@ -5,7 +5,8 @@ and read by `hq serve`, which notices a changed file on the next request.
 
 - users: name, scrypt hash (hashlib.scrypt, a random salt per user) and store scope;
 - tokens: name, the sha256 of a random 32-byte token (the token itself is printed
-  once and never stored) and store scope.
+  once and never stored), store scope, and rights beyond reading (`orders`: may send
+  the web shop's orders, `POST /api/v1/orders`; a file without the field gives none).
 
 A scope is a list of store ids, or null for every store (and the chain roll-up).
 """
@@ -34,6 +35,8 @@ _STORE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 # scrypt cost: n=2**14, r=8 takes ~50 ms and 16 MiB here; slow enough for a KDF.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 TOKEN_PREFIX = "tpk_"
+# What a token may do besides reading; users (browser sessions) never get a right.
+RIGHTS = ("orders",)
 
 
 class AccountError(ValueError):
@@ -59,6 +62,7 @@ class Token(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     sha256: str
     stores: list[str] | None = None
+    rights: list[str] = msgspec.field(default_factory=list)
     created: str = ""
 
 
@@ -83,6 +87,7 @@ class Principal:
     name: str
     kind: str  # "user" or "token"
     stores: frozenset[str] | None
+    rights: frozenset[str] = frozenset()  # a token's rights beyond reading (RIGHTS)
 
     def may_see(self, store: str) -> bool:
         """Whether this principal's scope covers `store`."""
@@ -211,15 +216,23 @@ def list_users(path: Path) -> list[User]:
     return _read(path, UsersFile).users
 
 
-def add_token(path: Path, name: str, stores: list[str] | None) -> str:
+def add_token(
+    path: Path, name: str, stores: list[str] | None, rights: list[str] | None = None
+) -> str:
     """Make a new token under `name` (replacing one of that name); returns it, once."""
     check_name(name)
+    unknown = sorted(set(rights or ()) - set(RIGHTS))
+    if unknown:
+        raise AccountError(f"unknown right(s) {unknown}: rights are {', '.join(RIGHTS)}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    _put(
-        path,
-        TokensFile,
-        Token(name=name, sha256=token_digest(token), stores=stores, created=_now()),
+    record = Token(
+        name=name,
+        sha256=token_digest(token),
+        stores=stores,
+        rights=sorted(set(rights or ())),
+        created=_now(),
     )
+    _put(path, TokensFile, record)
     return token
 
 
@@ -304,4 +317,6 @@ class Accounts:
         """The principal of a bearer token, or None for an unknown one."""
         self.refresh()
         t = self._tokens.get(token_digest(token))
-        return None if t is None else Principal(t.name, "token", _scope(t.stores))
+        if t is None:
+            return None
+        return Principal(t.name, "token", _scope(t.stores), frozenset(t.rights))

@@ -3,8 +3,10 @@
 `create_app` is the only factory: it is handed the HQ config and a read-only database
 view (`hq/readonly.py`) and builds everything from them, so tests drive the real app
 in-process or under uvicorn with nothing patched. Route handlers come from
-`hq/web/api.py` (feed API, `/api/v1`), `hq/web/login.py` (login, logout) and
-`hq/web/pages.py` (the dashboard's own `route_handlers()`).
+`hq/web/api.py` (feed API, `/api/v1`), `hq/web/orders.py` (`POST /api/v1/orders`, the
+one handler that writes, through its own `OrderIntake` connection when one is given),
+`hq/web/login.py` (login, logout) and `hq/web/pages.py` (the dashboard's own
+`route_handlers()`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from hq.web import api, login, pages
 from hq.web.accounts import Accounts
 from hq.web.auth import PUBLIC_PATHS, AuthMiddleware, LoginLimiter, Sessions
 from hq.web.headers import security_headers
+from hq.web.orders import OrderIntake, OrdersV1
 from hq.web.representation import BodyCache
 
 log = logging.getLogger("hq.web")
@@ -51,6 +54,7 @@ class WebState:
     sessions: Sessions
     limiter: LoginLimiter
     cache: BodyCache
+    orders: OrderIntake | None = None  # the web shop's orders: the only writer
 
 
 def resolve(path: str, base_dir: Path) -> Path:
@@ -114,8 +118,10 @@ def create_app(
     extra_handlers: Sequence[Any] = (),
     on_startup: Sequence[Any] = (),
     on_shutdown: Sequence[Any] = (),
+    orders: OrderIntake | None = None,
 ) -> Litestar:
-    """The web app over `reader` (a read-only store), with `cfg.web`'s users and tokens."""
+    """The web app over `reader` (a read-only store), with `cfg.web`'s users and tokens;
+    `orders`: the writable intake of `POST /api/v1/orders` (None: it answers 503)."""
     w = cfg.web
     state = WebState(
         cfg=cfg,
@@ -124,11 +130,13 @@ def create_app(
         sessions=Sessions(w.session_minutes * 60.0),
         limiter=LoginLimiter(w.login_attempts, w.login_window_s),
         cache=BodyCache(),
+        orders=orders,
     )
     static = HERE / "static"
     handlers = [
         health,
         api.ApiV1,
+        OrdersV1,
         *login.route_handlers(),
         *pages.route_handlers(),
         create_static_files_router(path="/static", directories=[static], include_in_schema=False),
@@ -144,7 +152,8 @@ def create_app(
             cookie_secure=w.cookie_secure,
             cookie_samesite="strict",
             cookie_httponly=True,
-            # Only the forms need it; the API is read-only (GET) and cookie-free for tokens.
+            # Only the forms need it. The API's one write (POST /api/v1/orders) takes
+            # bearer tokens only and refuses sessions, so a cookie cannot write.
             exclude=["^/api/", "^/health$", "^/schema", "^/static/"],
         ),
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
@@ -169,7 +178,7 @@ def create_app(
             HTTPException: _http_error,
             StoreUnavailable: _unavailable,
         },
-        # Forms are small and the API reads only: nothing needs a large request body.
+        # Forms and one order are small: nothing needs a large request body.
         request_max_body_size=64 * 1024,
         on_startup=list(on_startup),
         on_shutdown=list(on_shutdown),

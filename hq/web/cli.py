@@ -94,6 +94,14 @@ def serve(config: Path, host: str | None, port: int | None, log_level: str) -> N
         reader.query("SELECT 1 FROM hq_feed LIMIT 1")
     except (StoreUnavailable, FileNotFoundError) as exc:
         _fail(ValueError(f"cannot read the HQ database: {exc}"))
+    intake = None
+    if w.orders:
+        from hq.web.orders import open_order_intake
+
+        try:
+            intake = open_order_intake(cfg, secrets)
+        except (StoreUnavailable, OSError) as exc:
+            _fail(ValueError(f"cannot open the orders connection (web.orders): {exc}"))
     start, stop = _lifespan_notifier()
     try:
         app = create_app(
@@ -102,6 +110,7 @@ def serve(config: Path, host: str | None, port: int | None, log_level: str) -> N
             base_dir=Path(config).resolve().parent,
             on_startup=[start],
             on_shutdown=[stop],
+            orders=intake,
         )
     except AccountError as exc:
         _fail(exc)
@@ -117,6 +126,8 @@ def serve(config: Path, host: str | None, port: int | None, log_level: str) -> N
         )
     finally:
         reader.close()
+        if intake is not None:
+            intake.close()
 
 
 @contextlib.contextmanager
@@ -130,7 +141,8 @@ def _person_errors() -> Iterator[None]:
 
 def _print(kind: str, records: list) -> None:
     for r in records:
-        click.echo(json.dumps({kind: r.name, "stores": r.stores, "created": r.created}))
+        rights = {"rights": r.rights} if kind == "token" else {}
+        click.echo(json.dumps({kind: r.name, "stores": r.stores, **rights, "created": r.created}))
 
 
 def _read_password(password_file: Path | None) -> str:
@@ -195,10 +207,16 @@ def token_group() -> None:
 @config_option("HQ")
 @click.argument("name")
 @click.option("--stores", default=None, help=STORES_HELP)
-def token_add(config: Path, name: str, stores: str | None) -> None:
+@click.option(
+    "--orders",
+    is_flag=True,
+    help="May also send the web shop's orders (POST /api/v1/orders) for its stores.",
+)
+def token_add(config: Path, name: str, stores: str | None, orders: bool) -> None:
     """Make a token for an API client and print it once (it is not stored)."""
     with _person_errors():
-        click.echo(add_token(_files(config)[2], name, parse_stores(stores)))
+        rights = ["orders"] if orders else []
+        click.echo(add_token(_files(config)[2], name, parse_stores(stores), rights))
 
 
 @token_group.command("list")

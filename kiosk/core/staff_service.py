@@ -117,10 +117,27 @@ class StaffService:
         with self._lock:
             return self.desk.mark_ready(order_id, expect, self._who())
 
-    def handover(self, order_id: str, code: str, lines: Sequence[int]) -> OrderView:
-        """Hand over ready lines after checking the code (raises PickupConflict)."""
+    def handover(
+        self,
+        order_id: str,
+        code: str,
+        lines: Sequence[int],
+        without_missing: Mapping[int, str] | None = None,
+    ) -> OrderView:
+        """Hand over ready lines after checking the code (raises PickupConflict).
+
+        `without_missing`: the lines' states as the screen showed them; the lines not
+        handed over are not coming and go back, and the order ends collected.
+        """
         with self._lock:
-            return self.desk.handover(order_id, code, lines, self._who())
+            return self.desk.handover(
+                order_id,
+                code,
+                lines,
+                self._who(),
+                without_missing=without_missing is not None,
+                expect=without_missing,
+            )
 
     def store_today(self) -> StoreToday:
         """Today's visitors, kiosk orders and collected pick-ups, devices and backlog."""

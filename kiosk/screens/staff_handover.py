@@ -1,5 +1,9 @@
 """Hand-over: check the shopper's pick-up code (scanned or typed), choose the ready lines
-(all by default; fewer for a partial hand-over) and hand them over."""
+(all by default; fewer for a partial hand-over) and hand them over.
+
+When some line is not ready (not found, or still to pick), a second button hands over the
+chosen lines "without the missing items": the shopper agrees the rest is not coming,
+those lines go back and the order ends collected."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label
 
+from edge.pickup import ENDED
 from edge.pickup_views import OrderView
 from kiosk.screens.staff_base import StaffScreen
 from kiosk.widgets.keyboard import OnScreenKeyboard, type_into
@@ -38,8 +43,20 @@ class StaffHandoverScreen(StaffScreen):
                         True,
                         id=f"give-{ln.line}",
                     )
+        missing = [ln for ln in o.lines if ln.state not in ("ready", *ENDED)]
+        if missing:
+            yield Label(
+                tr("Not ready: {lines}").format(
+                    lines=", ".join(f"{ln.line}. {ln.name}" for ln in missing)
+                ),
+                id="handover-missing",
+            )
         with Horizontal(id="handover-actions"):
             yield Button(tr("Hand over"), id="handover", variant="primary")
+            if missing:
+                yield Button(
+                    tr("Hand over without missing items"), id="handover-close", variant="warning"
+                )
             yield Button(tr("Back"), id="staff-back", classes="nav")
         yield OnScreenKeyboard(id="keyboard")
 
@@ -53,16 +70,25 @@ class StaffHandoverScreen(StaffScreen):
         """A pick-up code read by the scanner fills in the code."""
         self.query_one("#handover-code", Input).value = code
 
-    @on(Button.Pressed, "#handover")
-    @on(Input.Submitted, "#handover-code")
-    def handover(self) -> None:
-        code = self.query_one("#handover-code", Input).value
-        lines = [
+    def _chosen(self) -> list[int]:
+        return [
             int((box.id or "give-0").split("-")[1])
             for box in self.query(Checkbox).results(Checkbox)
             if box.value
         ]
-        self.app.staff_handover(self.order.order_id, code, lines)  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#handover")
+    @on(Input.Submitted, "#handover-code")
+    def handover(self) -> None:
+        code = self.query_one("#handover-code", Input).value
+        self.app.staff_handover(self.order.order_id, code, self._chosen())  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#handover-close")
+    def handover_without_missing(self) -> None:
+        """Hand over the chosen lines; the rest is not coming (as this screen showed it)."""
+        code = self.query_one("#handover-code", Input).value
+        shown = {ln.line: ln.state for ln in self.order.lines}
+        self.app.staff_handover(self.order.order_id, code, self._chosen(), shown)  # type: ignore[attr-defined]
 
     @on(Button.Pressed, "#staff-back")
     def back(self) -> None:

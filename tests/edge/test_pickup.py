@@ -99,6 +99,19 @@ BY = datetime(2025, 6, 14, 21, 59, 59, tzinfo=UTC)  # Saturday 14 June 2025, 23:
             "Opgehaald op vrijdag 13 juni",
         ),
         (
+            p.summarise(
+                ["collected", "collected", "put_back"],
+                collected_at=datetime(2025, 6, 14, 10, 0, tzinfo=UTC),
+            ),
+            "Collected on Saturday 14 June: 2 of 3 items",
+            "Opgehaald op zaterdag 14 juni: 2 van 3 artikelen",
+        ),
+        (
+            p.summarise(["collected", "put_back"]),
+            "Collected: 1 of 2 items",
+            "Opgehaald: 1 van 2 artikelen",
+        ),
+        (
             p.summarise(["put_back", "put_back"]),
             "This order has expired: the items are back on the shelf",
             "Deze bestelling is verlopen: de artikelen liggen weer in de winkel",
@@ -114,6 +127,12 @@ BY = datetime(2025, 6, 14, 21, 59, 59, tzinfo=UTC)  # Saturday 14 June 2025, 23:
 def test_shopper_texts(summary, en, nl):
     assert p.shopper_text(summary, "en", AMS) == en
     assert p.shopper_text(summary, "nl", AMS) == nl
+
+
+def test_close_out_puts_back_every_open_line_not_handed_over():
+    lines = {1: "ready", 2: "short", 3: "to_pick", 4: "collected", 5: "ready", 6: "put_back"}
+    assert p.close_out(lines, [1]) == [2, 3, 5]
+    assert p.close_out({1: "ready"}, [1]) == []
 
 
 def test_no_system_state_reaches_a_shopper():

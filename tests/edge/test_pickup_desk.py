@@ -203,3 +203,68 @@ def test_ready_and_short_at_once_one_terminal_is_told(store):
     with pytest.raises(PickupConflict) as err:
         other.set_line("W-1", 1, "picked", "short", STAFF)
     assert (err.value.kind, err.value.state) == ("changed", "ready")
+
+
+def test_handover_without_the_missing_items_ends_the_order_collected(store):
+    db, clock, d = store
+    send(d.conn, DownlinkApplier(d.stamper), order(lines=3))
+    d.set_line("W-1", 1, "to_pick", "picked", STAFF)
+    d.set_line("W-1", 2, "to_pick", "picked", STAFF)
+    d.set_line("W-1", 3, "to_pick", "short", STAFF)
+    view = d.mark_ready("W-1", {}, STAFF)
+    d.checkin(view.code, "scan")
+    clock.set(at("2025-06-07T08:02:00+02:00"))
+    shown = {ln.line: ln.state for ln in view.lines}
+    view = d.handover("W-1", view.code, [1, 2], STAFF, without_missing=True, expect=shown)
+    assert view.state == "collected" and view.ended == "collected"
+    assert [ln.state for ln in view.lines] == ["collected", "collected", "put_back"]
+    assert view.first_name == "" and d.queue() == []
+    assert shopper_text(view.summary, "en", TZ) == "Collected on Saturday 7 June: 2 of 3 items"
+    assert shopper_text(view.summary, "nl", TZ) == "Opgehaald op zaterdag 7 juni: 2 van 3 artikelen"
+    assert events(db, "pickup.handover") == [
+        (
+            "pickup.handover",
+            {
+                "order": "W-1",
+                "by": "staff",
+                "lines": [1, 2],
+                "partial": False,
+                "missing": [3],
+                "wait_s": 120.0,
+                "staff": STAFF,
+            },
+        )
+    ]
+    # Nothing is left to expire: no no-show later.
+    clock.set(at("2025-06-20T08:00:00+02:00"))
+    assert d.expire_due() == [] and events(db, "pickup.no_show") == []
+
+
+def test_without_missing_puts_back_unticked_ready_and_unpicked_lines(store):
+    db, _clock, d = store
+    send(d.conn, DownlinkApplier(d.stamper), order(lines=3))
+    d.set_line("W-1", 1, "to_pick", "picked", STAFF)
+    d.set_line("W-1", 2, "to_pick", "picked", STAFF)
+    view = d.mark_ready("W-1", {}, STAFF)  # line 3 was never picked
+    view = d.handover("W-1", view.code, [1], STAFF, without_missing=True)
+    assert [ln.state for ln in view.lines] == ["collected", "put_back", "put_back"]
+    assert events(db, "pickup.handover")[0][1]["missing"] == [2, 3]
+    # A plain hand-over of everything names nothing missing (and an old reader ignores it).
+    send(d.conn, DownlinkApplier(d.stamper), order("W-2", lines=1))
+    d.set_line("W-2", 1, "to_pick", "picked", STAFF)
+    w2 = d.mark_ready("W-2", {}, STAFF)
+    d.handover("W-2", w2.code, [1], STAFF, without_missing=True)
+    assert events(db, "pickup.handover")[1][1]["missing"] == []
+
+
+def test_without_missing_refused_when_a_short_line_was_found_elsewhere(store):
+    db, d, other = picked_on_two_screens(store, 2)
+    d.set_line("W-1", 2, "picked", "short", STAFF)
+    view = d.mark_ready("W-1", {}, STAFF)
+    shown = {ln.line: ln.state for ln in view.lines}  # terminal 1: line 2 short
+    other.set_line("W-1", 2, "short", "picked", STAFF)  # terminal 2 finds it after all
+    other.mark_ready("W-1", {}, STAFF)
+    with pytest.raises(PickupConflict) as err:
+        d.handover("W-1", view.code, [1], STAFF, without_missing=True, expect=shown)
+    assert (err.value.kind, err.value.line, err.value.state) == ("changed", 2, "ready")
+    assert events(db, "pickup.handover") == [] and d.order("W-1").count("ready") == 2

@@ -52,7 +52,8 @@ def card(name: str, key_id: str = "k1") -> str:
 def click_and_collect(a: StoreLog, iso: str) -> None:
     """ams-1's Tuesday at the pick-up desk (figures worked out under EXPECTED)."""
     at = {hhmm: utc(f"{iso} {hhmm}", AMS) for hhmm in
-          ("09:30", "10:00", "12:00", "14:00", "14:02", "14:10", "15:00", "15:05", "16:00", "17:00")}  # fmt: skip
+          ("09:30", "10:00", "12:00", "14:00", "14:02", "14:10", "15:00", "15:05", "16:00", "16:30",
+           "17:00")}  # fmt: skip
     promised = f"{iso}T11:00:00+02:00"
     a.add("pickup.ready", at["10:00"], {"order": "O-1", "lines_ready": 2, "lines_total": 2,
           "promised_at": promised})  # fmt: skip
@@ -67,6 +68,9 @@ def click_and_collect(a: StoreLog, iso: str) -> None:
           "promised_at": promised})  # fmt: skip
     a.add("pickup.ready", at["09:30"], {"order": "O-3"})  # an older store: no promise given
     a.add("pickup.no_show", at["17:00"], {"order": "O-3", "by": "system", "lines": [1]})
+    # O-4 (ready the day before): handed over without its missing line 2, ending the order.
+    a.add("pickup.handover", at["16:30"], {"order": "O-4", "lines": [1], "partial": False,
+          "missing": [2], "wait_s": 60.0})  # fmt: skip
     for score in (10, 4):
         a.add("nps.response", at["14:10"], {"score": score, "touchpoint": "click_collect"})
 
@@ -206,12 +210,15 @@ TXNS = [
 #  ams-1 Tue, click & collect: 4 ready marks (O-1; O-2 twice; O-3). Judged by the first
 #    mark against 11:00: O-1 at 10:00 on time, O-2 at 12:00 late, O-3 no promise. O-1
 #    collected (wait 120 s, the store's), O-2 handed over in part (wait 15:00 -> 15:05 =
-#    300 s from its check-in), O-3 a no-show: no-show rate 1 / (1 + 1). Waits 120, 300:
-#    median 210, p90 300. NPS after a pick-up 10 and 4: one promoter, one detractor.
+#    300 s from its check-in), O-3 a no-show, O-4 collected without its missing line
+#    (wait 60 s; a short hand-over that completes the order): collected 2, no-show rate
+#    1 / (1 + 2). Waits 60, 120, 300: median 120, p90 (nearest rank 3 of 3) 300. NPS
+#    after a pick-up 10 and 4: one promoter, one detractor.
 #  rtm-1: R-1 first ready Wed 14:00 before its 15:00 promise, which arrives in the
 #    catch-up after Thursday's second mark (judged late until then): Wed 1 on time.
 CLICK_AND_COLLECT = {"pickups_ready": 4, "ready_on_time": 1, "ready_late": 1,
-    "pickups_collected": 1, "partial_handovers": 1, "no_shows": 1, "nps_responses": 2,
+    "pickups_collected": 2, "partial_handovers": 1, "short_handovers": 1, "no_shows": 1,
+    "nps_responses": 2,
     "promoters": 1, "detractors": 1, "pickup_nps_responses": 2, "pickup_promoters": 1,
     "pickup_detractors": 1}  # fmt: skip
 A_WEEKDAY = {
@@ -321,8 +328,8 @@ def test_the_week_reproduces_the_hand_worked_figures(week):
     assert mon["nps"] == 25.0 and mon["sales_per_visitor_cents"] == 5500 / 7
     assert got[("ams-1", "2026-10-21")]["conversion"] == 0.0
     tue = got[("ams-1", "2026-10-20")]
-    assert (tue["wait_median_s"], tue["wait_p90_s"]) == (210.0, 300.0)
-    assert (tue["no_show_rate"], tue["ready_on_time_rate"], tue["pickup_nps"]) == (0.5, 0.5, 0.0)
+    assert (tue["wait_median_s"], tue["wait_p90_s"]) == (120.0, 300.0)
+    assert (tue["no_show_rate"], tue["ready_on_time_rate"], tue["pickup_nps"]) == (1 / 3, 0.5, 0.0)
     assert mon["wait_median_s"] is None and mon["no_show_rate"] is None
     # Thursday's mark of R-1 was its first until Wednesday's arrived with the catch-up.
     assert snapshots["before catch-up"][("rtm-1", "2026-10-22")]["ready_late"] == 1

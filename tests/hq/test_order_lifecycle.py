@@ -64,6 +64,18 @@ def test_no_show_expires_or_ends_a_partly_collected_order_as_collected():
                                                              3: "put_back"}  # fmt: skip
 
 
+def test_a_handover_without_the_missing_items_ends_the_order_collected():
+    without = Step(7, "pickup.handover", "2026-06-12T15:02:00.000Z",
+                   {"order": "W-1", "lines": [1, 2], "partial": False, "missing": [3]})  # fmt: skip
+    done = life([*SHORT_THEN_REST[:5], without])
+    assert done.state == "collected" and done.lines == {1: "collected", 2: "collected",
+                                                         3: "put_back"}  # fmt: skip
+    assert done.ended_at == done.collected_at
+    # A no-show after it (a store that raced its expiry) changes nothing collected.
+    late = Step(8, "pickup.no_show", "2026-06-19T22:00:00.000Z", {"order": "W-1", "lines": []})
+    assert life([*SHORT_THEN_REST[:5], without, late]).lines == done.lines
+
+
 def test_cancellation_by_head_office_reads_at_once_and_the_store_confirms_it():
     picked = SHORT_THEN_REST[:1]
     assert life(picked, cancelled=True).state == "cancelled"

@@ -179,11 +179,20 @@ def test_state_follows_the_store_events_and_lines_freeze_once_picking_started(hq
                            "promised_at": "2026-12-04T15:00:00+01:00", "first_name": "Anna",
                            "code": "TPO-1"}], RULES)[0]  # fmt: skip
     assert refused.result == "rejected" and "picking has started" in refused.reason
+    # Handed over without the short line: the order ends collected, 2 of its 3 items.
     log.add("pickup.handover", "2026-12-04T16:00:00.000Z",
-            {"order": "W-1", "lines": [1, 2], "partial": False, "wait_s": 42.0})  # fmt: skip
+            {"order": "W-1", "lines": [1, 2], "partial": False, "missing": [3], "wait_s": 42.0})  # fmt: skip
     deliver(hq, "ams-01", log.payloads(log.events[-1:]))
     track(db, TrackSettings(), NOW)
-    assert order_status(db, "W-1", "en").text == "Collected on Friday 4 December"  # type: ignore[union-attr]
+    status = order_status(db, "W-1", "en")
+    assert status.text == "Collected on Friday 4 December: 2 of 3 items"  # type: ignore[union-attr]
+    assert (status.state, status.lines_collected, status.lines_total) == ("collected", 2, 3)  # type: ignore[union-attr]
+    assert order_status(db, "W-1", "nl").text == (  # type: ignore[union-attr]
+        "Opgehaald op vrijdag 4 december: 2 van 3 artikelen"
+    )
+    assert db.q("SELECT line, state FROM hq_order_lines WHERE order_id = 'W-1' ORDER BY line") == [
+        (1, "collected"), (2, "collected"), (3, "put_back")
+    ]  # fmt: skip
     # The order is over: its first name is gone from head office too.
     assert db.q("SELECT first_name, state FROM hq_orders") == [("", "collected")]
 

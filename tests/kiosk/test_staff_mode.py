@@ -93,6 +93,56 @@ def test_pick_short_ready_checkin_and_handover(tmp_path):
     ]
 
 
+def test_handover_without_the_missing_items_ends_the_order(tmp_path):
+    k = staff_kiosk(tmp_path)
+    app = k.app
+    desk = other_screen(k)
+    desk.set_line("W-1001", 1, "to_pick", "picked", None)
+    desk.set_line("W-1001", 2, "to_pick", "picked", None)
+    desk.set_line("W-1001", 3, "to_pick", "short", None)
+    desk.mark_ready("W-1001", {}, None)
+
+    async def scenario():
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot)
+            await pilot.click("#queue-1")
+            await settle(pilot, app)
+            await pilot.click("#to-handover")
+            await settle(pilot, app)
+            assert isinstance(app.screen, StaffHandoverScreen)
+            assert "Niet klaar: 3." in screen_text(app)
+            assert "Afgeven zonder wat ontbreekt" in screen_text(app)
+            app.screen.query_one("#handover-code", Input).value = "TPO-1001KQ2M"
+            await pilot.click("#handover-close")
+            await settle(pilot, app)
+            assert "Afgegeven: 2 artikel(en)." in notes(app)
+            assert isinstance(app.screen, StaffQueueScreen)
+            assert "TPO-1001KQ2M" not in screen_text(app)  # the order is over
+            # An order with every line ready has nothing missing: no second button.
+            other = other_screen(k)
+            other.set_line("W-1002", 1, "to_pick", "picked", None)
+            other.mark_ready("W-1002", {}, None)
+            await pilot.pause(1.3)
+            await settle(pilot, app)
+            await pilot.click("#queue-0")
+            await settle(pilot, app)
+            await pilot.click("#to-handover")
+            await settle(pilot, app)
+            assert not app.screen.query("#handover-close")
+
+    run(scenario())
+    k.close()
+    (handover,) = [d for _t, d in events(tmp_path / "store.db", "pickup.handover")]
+    assert handover["lines"] == [1, 2] and handover["partial"] is False
+    assert handover["missing"] == [3]
+    order = desk.order("W-1001")
+    assert order.ended == "collected" and [ln.state for ln in order.lines] == [
+        "collected",
+        "collected",
+        "put_back",
+    ]
+
+
 def test_a_line_changed_at_another_terminal_is_told(tmp_path):
     k = staff_kiosk(tmp_path)
     app = k.app

@@ -28,6 +28,8 @@ def _serve(hq: WebHq) -> Iterator[WebHq]:
     yield hq
     if hq.reader is not None:
         hq.reader.close()
+    if hq.intake is not None:
+        hq.intake.close()
 
 
 @pytest.fixture

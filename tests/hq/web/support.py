@@ -82,12 +82,24 @@ class WebHq:
     token_all: str
     token_s1: str
     reader: object = None
+    intake: object = None
 
     def app(self, **web: object):
         """The real app over a read-only view of the database."""
         cfg = web_config(self.tmp, **web) if web else self.cfg
         self.reader = open_hq_reader(self.target.db, self.target.secrets)
         return create_app(cfg, self.reader, base_dir=self.tmp)
+
+    def orders_app(self, **web: object):
+        """The real app with `web.orders` on: its intake opened as `hq serve` opens it."""
+        from hq.web.orders import open_order_intake
+
+        (self.tmp / "chain-key").write_bytes(CHAIN_KEY)
+        cfg = web_config(self.tmp, orders=True, **web)
+        cfg = msgspec.structs.replace(cfg, database=self.target.db)
+        self.intake = open_order_intake(cfg, self.target.secrets)
+        self.reader = open_hq_reader(self.target.db, self.target.secrets)
+        return create_app(cfg, self.reader, base_dir=self.tmp, orders=self.intake)
 
     def bearer(self, token: str) -> dict[str, str]:
         """The Authorization header of a token."""

@@ -40,6 +40,7 @@ port = {port}
 users_file = "users.json"
 tokens_file = "tokens.json"
 cookie_secure = false
+orders = true
 """
 
 
@@ -90,7 +91,8 @@ def served(tmp_path_factory) -> Iterator[Served]:
     writer = SqliteHqStore(tmp / "hq.db")
     fill(writer)
     writer.close()
-    token = touchpoint("hq", "token", "add", "bi", "-c", str(config)).stdout.strip()
+    # The token may send orders too: schemathesis's POSTs reach the real writer.
+    token = touchpoint("hq", "token", "add", "bi", "--orders", "-c", str(config)).stdout.strip()
     process = touchpoint_process(
         "hq", "serve", "-c", str(config), "--host", "127.0.0.1", stderr=subprocess.PIPE, text=True
     )
@@ -130,6 +132,7 @@ def test_schemathesis_finds_no_server_error(served):
         "/api/v1/stores",
         "/api/v1/stores/{store}/feed",
         "/api/v1/chain/feed",
+        "/api/v1/orders",
         "/health",
     }
     seen: list[int] = []
@@ -209,6 +212,21 @@ def test_user_and_token_commands(tmp_path):
     tokens = (tmp_path / "tokens.json").read_text()
     assert raw not in tokens and stat.S_IMODE(os.stat(tmp_path / "tokens.json").st_mode) == 0o600
     assert raw not in touchpoint("hq", "token", "list", "-c", str(config)).stdout
+    shop = touchpoint("hq", "token", "add", "shop", "--stores", "s1", "--orders", "-c", str(config))
+    assert shop.exit_code == 0, shop.stderr
+    listed = touchpoint("hq", "token", "list", "-c", str(config)).stdout.splitlines()
+    assert [(t["token"], t["rights"]) for t in map(json.loads, listed)] == [
+        ("bi", []),
+        ("shop", ["orders"]),
+    ]
+    # A tokens file from before rights existed still loads: its tokens read only.
+    old = json.loads(tokens)
+    assert "rights" in old["tokens"][0]
+    del old["tokens"][0]["rights"]
+    (tmp_path / "tokens.json").write_text(json.dumps(old))
+    listed = touchpoint("hq", "token", "list", "-c", str(config)).stdout.splitlines()
+    assert json.loads(listed[0]) | {"created": ""} == {"token": "bi", "stores": ["s1"],
+                                                       "rights": [], "created": ""}  # fmt: skip
     for bad, reason in (
         (["user", "add", "x y", "--password-file", str(pw)], "must match"),
         (["user", "add", "bob", "--stores", "s 1", "--password-file", str(pw)], "bad store"),
