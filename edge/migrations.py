@@ -180,3 +180,13 @@ def m006_click_collect(db: sqlite_utils.Database) -> None:
     )
     db["staff"].create({"name": str, "pin_hash": str, "added": str}, pk="name")
     db["catalog"].add_column("shelf", str)
+
+
+@store_migrations()
+def m007_pickup_to_shelf(db: sqlite_utils.Database) -> None:
+    """`pickup_lines.to_shelf`: a put-back line that was in hand (picked or ready), so the
+    staff's "back to the shelf today" list shows only goods someone must carry back,
+    never a line that was short or never picked. Lines put back before this are kept
+    on the list as they were."""
+    db["pickup_lines"].add_column("to_shelf", int, not_null_default=0)
+    db.execute("UPDATE pickup_lines SET to_shelf = 1 WHERE state = 'put_back'")

@@ -30,6 +30,7 @@ from edge.pickup_views import (
     open_orders,
     order_by_code,
     order_view,
+    put_back,
     put_back_since,
 )
 
@@ -223,7 +224,7 @@ class PickupDesk:
             left = close_out(current, lines)
             missing = left if without_missing else []
             if missing:
-                self._set_lines(order_id, missing, "put_back", utc_iso(now))
+                put_back(self.conn, order_id, missing, utc_iso(now))
                 left = []
             wait = (now - view.checkin_at).total_seconds() if view.checkin_at else None
             # The check-in belonged to this visit: a later visit for the rest checks in anew.
@@ -256,10 +257,7 @@ class PickupDesk:
                 if fresh.pickup_by >= self.now():
                     continue
                 back = [ln.line for ln in fresh.lines if ln.state in ("ready", "picked")]
-                open_lines = [
-                    ln.line for ln in fresh.lines if ln.state not in ("collected", "put_back")
-                ]
-                self._set_lines(view.order_id, open_lines, "put_back", utc_iso(self.now()))
+                put_back(self.conn, view.order_id, None, utc_iso(self.now()))
                 self._end(view.order_id, "collected" if fresh.count("collected") else "expired")
                 self._emit(PickupNoShow(order=view.order_id, by="system", lines=back))
                 expired.append(view.order_id)

@@ -28,6 +28,7 @@ from edge.db import immediate
 from edge.eventlog import EventStamper, insert_events
 from edge.events import PickupCancelled
 from edge.pickup import LineNumberError, line_numbers, utc_iso
+from edge.pickup_views import put_back
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +172,7 @@ def _cancel(
             (order,),
         )
     ]
-    conn.execute(
-        "UPDATE pickup_lines SET state = 'put_back', updated = ? WHERE order_id = ?"
-        " AND state NOT IN ('collected', 'put_back')",
-        (stamp, order),
-    )
+    put_back(conn, order, None, stamp)
     conn.execute(
         "UPDATE pickup_orders SET ended = 'cancelled', first_name = '' WHERE order_id = ?",
         (order,),

@@ -7,6 +7,7 @@ returning frozen views; `edge.pickup_desk` writes. Times are aware UTC datetimes
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -158,14 +159,30 @@ class PutBack:
     line: LineView
 
 
+def put_back(
+    conn: sqlite3.Connection, order_id: str, lines: Sequence[int] | None, stamp: str
+) -> None:
+    """Put these lines (None: every open line) back; those in hand are marked to shelve."""
+    where = "state NOT IN ('collected', 'put_back')"
+    params: list = [stamp, order_id]
+    if lines is not None:
+        where += f" AND line IN ({', '.join('?' * len(lines))})"
+        params += list(lines)
+    conn.execute(
+        "UPDATE pickup_lines SET state = 'put_back', to_shelf = state IN ('picked', 'ready'),"
+        f" updated = ? WHERE order_id = ? AND {where}",
+        params,
+    )
+
+
 def put_back_since(conn: sqlite3.Connection, since: datetime) -> list[PutBack]:
-    """Lines put back since `since`, by order code and line, for staff to shelve."""
+    """Lines put back since `since` that were in hand, by order code and line, to shelve."""
     rows = conn.execute(
         "SELECT o.code, l.line, l.sku, coalesce(nullif(l.name, ''), c.name, l.sku), l.qty,"
         " l.state, coalesce(c.shelf, '') FROM pickup_lines l"
         " JOIN pickup_orders o ON o.order_id = l.order_id"
         " LEFT JOIN catalog c ON c.sku = l.sku"
-        " WHERE l.state = 'put_back' AND l.updated >= ? ORDER BY o.code, l.line",
+        " WHERE l.state = 'put_back' AND l.to_shelf = 1 AND l.updated >= ? ORDER BY o.code, l.line",
         (utc_iso(since),),
     )
     return [PutBack(code or "", LineView(*rest)) for code, *rest in rows]

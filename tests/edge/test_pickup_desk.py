@@ -137,12 +137,9 @@ def test_cancellation_from_hq_before_picking_puts_the_order_away(store):
     d.set_line("W-2", 1, "to_pick", "picked", STAFF)
     send(d.conn, applier, order("W-2", version=2, status="cancelled", lines=1))
     assert events(db)[-1] == ("pickup.cancelled", {"order": "W-2", "by": "system", "lines": [1]})
-    # Staff see what goes back to the shelf today (both orders' lines were put back).
-    assert [(p.code, p.line.line) for p in d.put_back_today()] == [
-        ("TPO-W1XYZ", 1),
-        ("TPO-W1XYZ", 2),
-        ("TPO-W2XYZ", 1),
-    ]
+    # Staff see what goes back to the shelf today: the picked line, not W-1's lines
+    # that were never taken from the shelf.
+    assert [(p.code, p.line.line) for p in d.put_back_today()] == [("TPO-W2XYZ", 1)]
 
 
 def test_a_changed_order_replaces_lines_only_before_picking(store):
@@ -235,6 +232,8 @@ def test_handover_without_the_missing_items_ends_the_order_collected(store):
             },
         )
     ]
+    # The short line was never in hand: nothing to carry back to the shelf.
+    assert d.put_back_today() == []
     # Nothing is left to expire: no no-show later.
     clock.set(at("2025-06-20T08:00:00+02:00"))
     assert d.expire_due() == [] and events(db, "pickup.no_show") == []
@@ -249,6 +248,8 @@ def test_without_missing_puts_back_unticked_ready_and_unpicked_lines(store):
     view = d.handover("W-1", view.code, [1], STAFF, without_missing=True)
     assert [ln.state for ln in view.lines] == ["collected", "put_back", "put_back"]
     assert events(db, "pickup.handover")[0][1]["missing"] == [2, 3]
+    # Line 2 was ready (in hand): back to the shelf. Line 3 never left it.
+    assert [(p.line.line, p.line.state) for p in d.put_back_today()] == [(2, "put_back")]
     # A plain hand-over of everything names nothing missing (and an old reader ignores it).
     send(d.conn, DownlinkApplier(d.stamper), order("W-2", lines=1))
     d.set_line("W-2", 1, "to_pick", "picked", STAFF)
