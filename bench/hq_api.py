@@ -70,6 +70,7 @@ file = "chain-key"
 port = {port}
 users_file = "users.json"
 tokens_file = "tokens.json"
+state_file = "web-state.db"
 cookie_secure = false
 """
 

@@ -327,6 +327,15 @@ _MIGRATIONS: list[list[str]] = [
             order_id TEXT NOT NULL
         )""",
     ],
+    # A bucket's feed row as the API serves it (hq.feeds.bucket_body: identity, revision,
+    # flags and every derived figure, encoded as one JSON object), written with the bucket,
+    # so a store's JSON feed is its rows' bodies joined. NULL for rows written before
+    # this version: the feed worker fills those in (Rollup.fill_bodies) and readers
+    # derive a missing one themselves meanwhile.
+    [
+        "ALTER TABLE hq_feed ADD COLUMN body TEXT",
+        "CREATE INDEX IF NOT EXISTS hq_feed_no_body ON hq_feed (store) WHERE body IS NULL",
+    ],
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)

@@ -32,7 +32,7 @@ def app(tmp_path_factory):
             "hq": {"timezone": "Europe/Amsterdam"},
             "database": {"path": str(home / "hq.db")},
             "web": {"users_file": "users.json", "tokens_file": "tokens.json",
-                    "cookie_secure": False},
+                    "state_file": "web-state.db", "cookie_secure": False},
         },
         HqConfig,
     )  # fmt: skip

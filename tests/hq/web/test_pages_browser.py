@@ -39,6 +39,7 @@ settle_max_s = 0.2
 [web]
 users_file = "users.json"
 tokens_file = "tokens.json"
+state_file = "web-state.db"
 cookie_secure = false
 dashboard_refresh_s = 2
 """

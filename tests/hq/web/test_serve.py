@@ -39,6 +39,7 @@ WEB = """
 port = {port}
 users_file = "users.json"
 tokens_file = "tokens.json"
+state_file = "web-state.db"
 cookie_secure = false
 """
 
