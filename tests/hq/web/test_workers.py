@@ -18,10 +18,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from hq.sqlite_store import SqliteHqStore
 from sync.mosquitto import free_port
-from tests.hq.web.support import PASSWORD, fill
-from tests.hq.web.test_serve import hq_config, touchpoint, wait_healthy
+from tests.hq.web.support import PASSWORD
+from tests.hq.web.test_serve import filled_head_office, touchpoint, wait_healthy
 from tests.support import touchpoint_process
 
 TRIES = 40  # connections per check: enough for both workers to accept some
@@ -102,10 +101,7 @@ class Server:
 def server(tmp_path_factory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("workers")
     port = free_port()
-    config = hq_config(tmp, port)
-    writer = SqliteHqStore(tmp / "hq.db")
-    fill(writer)
-    writer.close()
+    config = filled_head_office(tmp, port)
     (tmp / "pw").write_text(PASSWORD + "\n")
     for user in ("anna", "rita"):
         added = touchpoint("hq", "user", "add", user, "--password-file", str(tmp / "pw"), "-c", str(config))  # fmt: skip
