@@ -4,14 +4,17 @@ before the schema kept them (derived on reading, then filled in by the feed work
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 
 import msgspec
 from litestar.testing import TestClient
 
+from hq import schema
 from hq.db import Db
 from hq.feeds import bucket_body, store_feed, store_feed_json
 from hq.rollup import Rollup
+from hq.sqlite_store import SqliteHqStore
 from tests.hq.storelog import deliver
 from tests.hq.web.support import DAY, LATER, roll
 
@@ -65,3 +68,31 @@ def test_rows_without_a_body_are_derived_then_filled_by_the_worker(web_hq):
     assert len(db.q("SELECT 1 FROM hq_feed WHERE body IS NULL")) == 20
     assert rollup.fill_bodies() == 20 and rollup.fill_bodies() == 0
     _check(db)
+
+
+def test_a_database_from_before_the_bodies_migrates_and_the_worker_fills_them(tmp_path):
+    path = tmp_path / "hq.db"
+    with sqlite3.connect(path) as conn:  # the schema as it was one version ago
+        conn.execute(schema.VERSION_TABLE)
+        for version, statements in schema.migrations("sqlite", 0)[:-1]:
+            for stmt in statements:
+                conn.execute(stmt)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        conn.execute(
+            "INSERT INTO hq_feed (store, period, start, label, day, figures, provisional,"
+            " revision, updated_at) VALUES ('s1', 'day', ?, ?, ?, ?, 0, 3, 'x')",
+            (f"{DAY}T00:00Z", DAY, DAY, '{"entries":4,"visitors":4,"transactions":1}'),
+        )
+    store = SqliteHqStore(path)
+    try:
+        db = Db(store)
+        assert db.q("SELECT max(version) FROM schema_version")[0][0] == schema.SCHEMA_VERSION
+        assert db.q("SELECT body FROM hq_feed") == [(None,)]
+        served = store_feed_json(db, "s1", "day", D, D)  # derived while the body is missing
+        assert served == msgspec.json.encode(store_feed(db, "s1", "day", D, D))
+        assert Rollup(db, now=lambda: LATER).fill_bodies() == 1
+        (body,) = db.q("SELECT body FROM hq_feed")[0]
+        assert f"[{body}]".encode() == served
+        assert msgspec.json.decode(body)["conversion"] == 0.25
+    finally:
+        store.close()
