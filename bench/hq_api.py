@@ -6,7 +6,8 @@
 
 `hq_feed` is filled with `--stores` × `--days` of hourly and daily buckets by
 bench/hq_feed.py's filler, a token is made with the real account code, and the real
-`touchpoint hq serve` is started as its own process. Clients (asyncio, one keep-alive
+`touchpoint hq serve` is started as its own process (with `web.workers` = 0: one worker
+process per CPU, here 2). Clients (asyncio, one keep-alive
 connection each, in this process: on the same 2 cores as the server) then ask for store-months of hourly
 buckets (`/api/v1/stores/{s}/feed?period=hour&from=…&to=…`, about 744 rows, 600 KB of
 JSON):
@@ -21,8 +22,8 @@ JSON):
    other: the latency a request sees when the server is not saturated.
 4. cold days: a random store-month of daily buckets (31 rows), back to back.
 
-Each load also reports the server's own CPU time per request (from /proc), the figure
-that least depends on what else runs on the machine.
+Each load also reports the server's own CPU time per request (from /proc, its worker
+processes included), the figure that least depends on what else runs on the machine.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ file = "chain-key"
 port = {port}
 users_file = "users.json"
 tokens_file = "tokens.json"
+state_file = "web-state.db"
 cookie_secure = false
 """
 
@@ -185,9 +187,12 @@ def serve(
 
 
 def cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far."""
+    """CPU seconds (user + system) a process and its live children (uvicorn's worker
+    processes) have used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(cpu_s(int(c)) for c in children)
 
 
 def measured(pid: int, run) -> dict:

@@ -4,7 +4,8 @@ how fast a store's backlog shows in its published feed. On SQLite and PostgreSQL
     .venv/bin/python bench/hq_feed.py [--stores 1000] [--days 365] [--no-pg] [--no-sqlite]
 
 1. Queries. `hq_feed` is filled with `--stores` × `--days` of hourly and daily buckets
-   (figures shaped like real ones: busy in opening hours, empty at night), then
+   (figures shaped like real ones: busy in opening hours, empty at night; with the
+   API's JSON body of each, as the feed worker writes it), then
    timed through the same functions `hq feed` and the API use: a store-month of hourly
    buckets (random store and month) and a chain roll-up of one day across all stores.
    Targets: p95 ≤ 20 ms and ≤ 200 ms.
@@ -42,7 +43,7 @@ import psycopg  # noqa: E402
 from edge.visits import day_bounds, day_hours  # noqa: E402
 from hq.db import Db  # noqa: E402
 from hq.feed_worker import FeedSettings, FeedWorker  # noqa: E402
-from hq.feeds import chain_feed, store_feed  # noqa: E402
+from hq.feeds import bucket_body, chain_feed, store_feed  # noqa: E402
 from hq.pg_store import PgHqStore  # noqa: E402
 from hq.rollup import Rollup  # noqa: E402
 from hq.sqlite_store import SqliteHqStore  # noqa: E402
@@ -97,17 +98,17 @@ def fill(db: Db, stores: int, days: int) -> float:
             t = templates[(i + d) % 20]
             store = f"s{i:04d}"
             for utc, label in slots:
-                rows.append((store, "hour", utc.strftime("%Y-%m-%dT%H:%MZ"), label, day.isoformat(),
-                             t[int(label[11:13])], False, 1, "x"))  # fmt: skip
-            rows.append(
-                (store, "day", start, day.isoformat(), day.isoformat(), t[12], False, 1, "x")
-            )
+                key = (store, "hour", utc.strftime("%Y-%m-%dT%H:%MZ"), label, day.isoformat())
+                fig = t[int(label[11:13])]
+                rows.append((*key, fig, False, 1, "x", bucket_body(*key, fig, False, 1)))
+            key = (store, "day", start, day.isoformat(), day.isoformat())
+            rows.append((*key, t[12], False, 1, "x", bucket_body(*key, t[12], False, 1)))
         if db.dialect == "postgresql":  # COPY: executemany would take most of the run
             with (
                 db.store.transaction() as cur,
                 cur.copy(
                     "COPY hq_feed (store, period, start, label, day, figures, provisional, revision,"
-                    " updated_at) FROM STDIN"
+                    " updated_at, body) FROM STDIN"
                 ) as copy,
             ):
                 for row in rows:
@@ -116,7 +117,7 @@ def fill(db: Db, stores: int, days: int) -> float:
         with db.tx() as tx:
             tx.executemany(
                 "INSERT INTO hq_feed (store, period, start, label, day, figures, provisional,"
-                " revision, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " revision, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
     with db.tx() as tx:

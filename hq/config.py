@@ -182,6 +182,16 @@ class WebSection(Section, kw_only=True):
         str,
         described("API bearer tokens (sha256 hashes only); relative = next to this config"),
     ] = "/var/lib/touchpoint/hq-web-tokens.json"
+    state_file: Annotated[
+        str,
+        described(
+            "SQLite file of the web app's own state shared by its workers (sessions, CSRF"
+            " secret, login limits); relative = next to this config"
+        ),
+    ] = "/var/lib/touchpoint/hq-web/state.db"
+    workers: Annotated[
+        int, described("worker processes of `hq serve`; 0 = one per CPU", ge=0, le=64)
+    ] = 0
     dsn_file: Annotated[
         str,
         described("secret file with a read-only role's PostgreSQL DSN; empty = database.dsn_file"),

@@ -6,7 +6,9 @@ One thread with its own database connection:
 - every `provisional_s`: finalise buckets whose hour ended (or store came back);
 - every `housekeeping_s`: delete pseudonyms of unconsented visits past the TTL, and
   what is past the event retention (hq/retention.py);
-- every pass, the `steps` it was given (the alerts: hq/alert_step.py).
+- every pass, the `steps` it was given (the alerts: hq/alert_step.py);
+- in a pass with nothing recomputed, the API's JSON bodies of up to 5,000 buckets
+  stored before the schema kept them (`Rollup.fill_bodies`).
 
 Publishing: each changed bucket goes to `touchpoint/v1/{store}/feed/{hour|day}` (QoS 1).
 A store's newest bucket is retained, so a reader that joins late gets the current
@@ -150,6 +152,7 @@ class FeedWorker(WorkerThread):
                 if mono - last_prov >= self.s.provisional_s:
                     rollup.refresh_provisional()
                     last_prov = mono
+                filled = rollup.fill_bodies() if not result.days else 0
                 published = self.publish_outbox(db)
                 for step in self.steps:
                     published += step.run(db, self.publish, self.now())
@@ -170,7 +173,8 @@ class FeedWorker(WorkerThread):
                 if result.days or published:
                     self.idle.clear()
                     continue  # more may be waiting
-                self.idle.set()
+                # Bodies missing from before the upgrade: a chunk a pass, at the pass's pace.
+                (self.idle.clear if filled else self.idle.set)()
             except Exception as exc:  # never let the feeds die: report, back off, retry
                 self.stats.last_error = report_failure(log, "feeds", exc, StoreUnavailable)
                 self.stats.active = False  # a new connection must win the lock again

@@ -31,10 +31,12 @@ from edge.clock import plausible
 from edge.visits import day_bounds, format_ts, parse_ts
 from hq.db import Db, Tx
 from hq.facts import StoreInfo, Windows, clock_steps, load_day, rebased, store_info
+from hq.feeds import bucket_body
 from hq.metrics import store_day
 
 DIRTY_CHUNK = 20_000
 CHANGES_CHUNK = 2_000
+BODIES_CHUNK = 5_000
 
 
 @dataclass
@@ -310,19 +312,9 @@ class Rollup:
             if old is not None and old[0] == text and old[1] == provisional:
                 continue
             revision = 1 if old is None else old[2] + 1
-            plan.writes.append(
-                (
-                    store,
-                    b.period,
-                    b.start,
-                    b.label,
-                    day.isoformat(),
-                    text,
-                    provisional,
-                    revision,
-                    stamp,
-                )
-            )
+            key = (store, b.period, b.start, b.label, day.isoformat())
+            body = bucket_body(*key, text, provisional, revision)
+            plan.writes.append((*key, text, provisional, revision, stamp, body))
         return loaded.moved_to - {day}
 
     def _final(self, day: date) -> bool:
@@ -331,6 +323,27 @@ class Rollup:
             return False
         horizon = datetime.fromtimestamp(self.now(), UTC) - timedelta(days=self.final_after_days)
         return day < horizon.date() - timedelta(days=1)
+
+    def fill_bodies(self, limit: int = BODIES_CHUNK) -> int:
+        """Write the missing feed bodies of up to `limit` buckets (rows stored before the
+        schema had them); how many. A bucket rewritten meanwhile keeps its new body."""
+        rows = self.db.q(
+            "SELECT store, period, start, label, day, figures, provisional, revision"
+            f" FROM hq_feed WHERE body IS NULL LIMIT {int(limit)}"
+        )
+        if not rows:
+            return 0
+        updates = [
+            (bucket_body(s, per, st, lab, day, fig, bool(prov), int(rev)), s, per, st, rev)
+            for s, per, st, lab, day, fig, prov, rev in rows
+        ]
+        with self.db.tx() as tx:
+            tx.executemany(
+                "UPDATE hq_feed SET body = ? WHERE store = ? AND period = ? AND start = ?"
+                " AND revision = ? AND body IS NULL",
+                updates,
+            )
+        return len(rows)
 
     # -- provisional -------------------------------------------------------------------
 
@@ -416,10 +429,11 @@ class Plan:
         )
         tx.executemany(
             "INSERT INTO hq_feed (store, period, start, label, day, figures, provisional, revision,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (store, period, start)"
+            " updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (store, period, start)"
             " DO UPDATE SET label = excluded.label, day = excluded.day, figures = excluded.figures,"
             " provisional = excluded.provisional, revision = excluded.revision,"
-            " updated_at = excluded.updated_at",
+            " updated_at = excluded.updated_at, body = excluded.body",
             self.writes,
         )
         tx.executemany(

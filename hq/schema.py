@@ -327,7 +327,16 @@ _MIGRATIONS: list[list[str]] = [
             order_id TEXT NOT NULL
         )""",
     ],
-    # v7: retention (hq/retention.py): each store's events at or below `through` have been
+    # A bucket's feed row as the API serves it (hq.feeds.bucket_body: identity, revision,
+    # flags and every derived figure, encoded as one JSON object), written with the bucket,
+    # so a store's JSON feed is its rows' bodies joined. NULL for rows written before
+    # this version: the feed worker fills those in (Rollup.fill_bodies) and readers
+    # derive a missing one themselves meanwhile.
+    [
+        "ALTER TABLE hq_feed ADD COLUMN body TEXT",
+        "CREATE INDEX IF NOT EXISTS hq_feed_no_body ON hq_feed (store) WHERE body IS NULL",
+    ],
+    # v8: retention (hq/retention.py): each store's events at or below `through` have been
     # deleted after `privacy.event_retention_days`; ingest counts such a seq a duplicate.
     [
         """CREATE TABLE IF NOT EXISTS hq_event_floor (

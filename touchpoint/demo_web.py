@@ -51,7 +51,7 @@ def serve_dashboard(root: Path, hq_db: Path, port: int, echo: Callable[[str], No
             "hq": {"timezone": "Europe/Amsterdam"},
             "database": {"path": str(hq_db)},
             "web": {"users_file": str(users), "tokens_file": str(root / "hq-web-tokens.json"),
-                    "cookie_secure": False},  # plain HTTP on this machine only
+                    "state_file": str(root / "hq-web-state.db"), "cookie_secure": False},  # plain HTTP on this machine only
         },
         HqConfig,
     )  # fmt: skip

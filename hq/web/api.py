@@ -140,6 +140,7 @@ class ApiV1(Controller):
             feeds.feed_signature(db, store, period, lo, hi),
             lambda: feeds.store_feed(db, store, period, lo, hi),
             wants_csv(request, format),
+            lambda: feeds.store_feed_json(db, store, period, lo, hi),
         )
 
     @get("/chain/feed", sync_to_thread=True, responses=_ERRORS)

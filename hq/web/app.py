@@ -12,7 +12,6 @@ one handler that writes, through its own `OrderIntake` connection when one is gi
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from hq.web.auth import PUBLIC_PATHS, AuthMiddleware, LoginLimiter, Sessions
 from hq.web.headers import security_headers
 from hq.web.orders import OrderIntake, OrdersV1
 from hq.web.representation import BodyCache
+from hq.web.webstate import WebState as SharedState
 
 log = logging.getLogger("hq.web")
 HERE = Path(__file__).parent
@@ -51,6 +51,7 @@ class WebState:
     cfg: HqConfig
     db: Db
     accounts: Accounts
+    shared: SharedState
     sessions: Sessions
     limiter: LoginLimiter
     cache: BodyCache
@@ -123,12 +124,14 @@ def create_app(
     """The web app over `reader` (a read-only store), with `cfg.web`'s users and tokens;
     `orders`: the writable intake of `POST /api/v1/orders` (None: it answers 503)."""
     w = cfg.web
+    shared = SharedState(resolve(w.state_file, base_dir))
     state = WebState(
         cfg=cfg,
         db=Db(reader),
         accounts=Accounts(resolve(w.users_file, base_dir), resolve(w.tokens_file, base_dir)),
-        sessions=Sessions(w.session_minutes * 60.0),
-        limiter=LoginLimiter(w.login_attempts, w.login_window_s),
+        shared=shared,
+        sessions=Sessions(shared, w.session_minutes * 60.0),
+        limiter=LoginLimiter(shared, w.login_attempts, w.login_window_s),
         cache=BodyCache(),
         orders=orders,
     )
@@ -148,7 +151,8 @@ def create_app(
         middleware=[DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS)],
         before_send=[security_headers],
         csrf_config=CSRFConfig(
-            secret=secrets.token_urlsafe(32),
+            # One secret for every worker process: a form may be posted to another one.
+            secret=shared.secret("csrf"),
             cookie_secure=w.cookie_secure,
             cookie_samesite="strict",
             cookie_httponly=True,
@@ -181,7 +185,7 @@ def create_app(
         # Forms and one order are small: nothing needs a large request body.
         request_max_body_size=64 * 1024,
         on_startup=list(on_startup),
-        on_shutdown=list(on_shutdown),
+        on_shutdown=[*on_shutdown, shared.close],
     )
 
 

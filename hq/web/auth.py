@@ -3,11 +3,12 @@
 - API clients send `Authorization: Bearer <token>`; dashboard users log in once and
   carry a session cookie (HttpOnly, SameSite=Lax, Secure unless configured off),
   which the API accepts too, so the pages' live refresh can call it.
-- Sessions live in this process's memory, keyed by the sha256 of the cookie value:
-  a restart logs everyone out, logout ends the session for good, and a user removed
-  from the users file (or given another scope) counts at their next request.
-- Failed logins are counted per (user, address) and per address; past the limit the
-  login answers 429 with Retry-After until the window has passed.
+- Sessions live in the web state file every worker process shares (hq/web/webstate.py),
+  keyed by the sha256 of the cookie value: logout ends the session for good in every
+  worker, and a user removed from the users file (or given another scope) counts at
+  their next request.
+- Failed logins are counted per (user, address) and per address, across the workers;
+  past the limit the login answers 429 with Retry-After until the window has passed.
 - Without credentials the API answers 401 (JSON) and a page redirects to /login;
   scopes are checked where the store is known (`require_store`, `require_chain`).
 """
@@ -15,13 +16,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -31,6 +30,7 @@ from litestar.middleware.authentication import (
 )
 
 from hq.web.accounts import Principal
+from hq.web.webstate import WebState
 
 log = logging.getLogger("hq.web")
 SESSION_COOKIE = "tp_session"
@@ -38,22 +38,16 @@ SESSION_COOKIE = "tp_session"
 PUBLIC_PATHS = ["^/health$", "^/login$", "^/static/"]
 
 
-@dataclass
-class Session:
-    """One logged-in browser."""
-
-    user: str
-    expires: float  # time.monotonic()
-
-
 class Sessions:
-    """Server-side sessions: random cookie values, stored by their hash, with a lifetime."""
+    """Server-side sessions: random cookie values, stored by their hash, with a lifetime,
+    in the state file every worker process shares (hq/web/webstate.py)."""
 
-    def __init__(self, lifetime_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, state: WebState, lifetime_s: float, clock: Callable[[], float] = time.time
+    ) -> None:
         self.lifetime_s = lifetime_s
+        self._state = state
         self._clock = clock
-        self._by_hash: dict[str, Session] = {}
-        self._lock = threading.Lock()
 
     @staticmethod
     def _key(cookie: str) -> str:
@@ -63,70 +57,75 @@ class Sessions:
         """A new session for `user`; returns the cookie value."""
         cookie = secrets.token_urlsafe(32)
         now = self._clock()
-        with self._lock:
-            # Expired sessions are swept here, so the table never outgrows the logins.
-            for key in [k for k, s in self._by_hash.items() if s.expires <= now]:
-                del self._by_hash[key]
-            self._by_hash[self._key(cookie)] = Session(user, now + self.lifetime_s)
+        # Expired sessions are swept here, so the table never outgrows the logins.
+        self._state.q("DELETE FROM sessions WHERE expires <= ?", (now,))
+        self._state.q(
+            "INSERT INTO sessions (key, user, expires) VALUES (?, ?, ?)",
+            (self._key(cookie), user, now + self.lifetime_s),
+        )
         return cookie
 
     def user(self, cookie: str) -> str | None:
         """The user of a live session, or None."""
-        with self._lock:
-            s = self._by_hash.get(self._key(cookie))
-            if s is None or s.expires <= self._clock():
-                return None
-            return s.user
+        rows = self._state.q(
+            "SELECT user FROM sessions WHERE key = ? AND expires > ?",
+            (self._key(cookie), self._clock()),
+        )
+        return rows[0][0] if rows else None
 
     def end(self, cookie: str) -> None:
-        """Log out: the cookie value is worthless from now on."""
-        with self._lock:
-            self._by_hash.pop(self._key(cookie), None)
+        """Log out: the cookie value is worthless from now on, in every worker."""
+        self._state.q("DELETE FROM sessions WHERE key = ?", (self._key(cookie),))
 
 
 class LoginLimiter:
-    """Failed login attempts per key in a sliding window."""
+    """Failed login attempts per key in a sliding window, counted across worker processes."""
 
     def __init__(
-        self, attempts: int, window_s: float, clock: Callable[[], float] = time.monotonic
+        self,
+        state: WebState,
+        attempts: int,
+        window_s: float,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.attempts = attempts
         self.window_s = window_s
+        self._state = state
         self._clock = clock
-        self._failures: dict[tuple, deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def _recent(self, key: tuple, now: float) -> deque[float]:
-        q = self._failures.get(key, deque())
-        while q and q[0] <= now - self.window_s:
-            q.popleft()
-        return q
+    @staticmethod
+    def _keys(user: str, address: str) -> tuple[str, str]:
+        # Per user and address; per address alone (one address trying many names).
+        return json.dumps([user, address]), json.dumps([address])
 
     def retry_after(self, user: str, address: str) -> int:
         """Seconds until a login of `user` from `address` may be tried again (0 = now)."""
         now = self._clock()
         waits = []
-        with self._lock:
-            # Per user and address; per address alone at 4x (one address trying many names).
-            for key, limit in (((user, address), self.attempts), ((address,), 4 * self.attempts)):
-                q = self._recent(key, now)
-                if len(q) >= limit:
-                    waits.append(q[len(q) - limit] + self.window_s - now)
+        pair, alone = self._keys(user, address)
+        for key, limit in ((pair, self.attempts), (alone, 4 * self.attempts)):
+            # The limit-th newest failure in the window: the wait runs from it.
+            rows = self._state.q(
+                "SELECT at FROM login_failures WHERE key = ? AND at > ?"
+                " ORDER BY at DESC LIMIT 1 OFFSET ?",
+                (key, now - self.window_s, limit - 1),
+            )
+            if rows:
+                waits.append(rows[0][0] + self.window_s - now)
         return max(1, int(max(waits)) + 1) if waits else 0
 
     def failed(self, user: str, address: str) -> None:
-        """Count a failed attempt."""
+        """Count a failed attempt (and forget attempts older than the window)."""
         now = self._clock()
-        with self._lock:
-            for key in ((user, address), (address,)):
-                q = self._recent(key, now)
-                q.append(now)
-                self._failures[key] = q
+        self._state.q("DELETE FROM login_failures WHERE at <= ?", (now - self.window_s,))
+        self._state.q(
+            "INSERT INTO login_failures (key, at) VALUES (?, ?), (?, ?)",
+            (self._keys(user, address)[0], now, self._keys(user, address)[1], now),
+        )
 
     def succeeded(self, user: str, address: str) -> None:
         """A good login clears that user's count from that address."""
-        with self._lock:
-            self._failures.pop((user, address), None)
+        self._state.q("DELETE FROM login_failures WHERE key = ?", (self._keys(user, address)[0],))
 
 
 def client_address(connection: ASGIConnection) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import getpass
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +16,7 @@ from edge.configtree import SecretResolver
 from edge.daemon import config_option, configure_logging, log_level_option
 from hq.web.accounts import (
     AccountError,
+    Accounts,
     add_token,
     add_user,
     list_tokens,
@@ -42,92 +43,66 @@ def _fail(exc: Exception) -> None:
     raise SystemExit(2)
 
 
-def _lifespan_notifier():
-    """READY once the app starts; WATCHDOG pings from the event loop while it runs."""
-    from edge.sdnotify import Notifier
-
-    notifier = Notifier()
-    tasks: list[asyncio.Task] = []
-
-    async def ping() -> None:
-        while True:
-            await asyncio.sleep(notifier.watchdog_interval or 3600)
-            notifier.watchdog()
-
-    def start() -> None:
-        notifier.ready("serving")
-        tasks.append(asyncio.get_running_loop().create_task(ping()))
-
-    async def stop() -> None:
-        notifier.stopping()
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    return start, stop
-
-
 @click.command("serve")
 @config_option("HQ")
 @click.option("--host", default=None, help="Listen address (default: web.host).")
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=None, help="Port (default: web.port)."
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Worker processes (default: web.workers; 0 = one per CPU).",
+)
 @log_level_option
-def serve(config: Path, host: str | None, port: int | None, log_level: str) -> None:
+def serve(
+    config: Path, host: str | None, port: int | None, workers: int | None, log_level: str
+) -> None:
     """Serve the feed API (/api/v1, OpenAPI at /schema/openapi.json) and the dashboard."""
     import uvicorn
 
     from hq.backends import open_hq_reader
     from hq.storage import StoreUnavailable
-    from hq.web.app import create_app
+    from hq.web.app import resolve
+    from hq.web.webstate import WebState, WebStateError
+    from hq.web.worker import environment
 
     configure_logging(log_level)
-    cfg, _, _ = _files(config)
+    cfg, users, tokens = _files(config)
     secrets = SecretResolver.from_environ(config)
     w = cfg.web
     if cfg.database.backend == "sqlite" and not Path(cfg.database.path).is_file():
         _fail(ValueError(f"no HQ database at {cfg.database.path} (run `hq run` first)"))
+    # Checked once here, so a mistake is one message (exit 2), not one per worker.
     try:
-        reader = open_hq_reader(cfg.database, secrets, dsn_file=w.dsn_file, size=w.db_connections)
+        reader = open_hq_reader(cfg.database, secrets, dsn_file=w.dsn_file, size=1)
         reader.query("SELECT 1 FROM hq_feed LIMIT 1")
-    except (StoreUnavailable, FileNotFoundError) as exc:
-        _fail(ValueError(f"cannot read the HQ database: {exc}"))
-    intake = None
+        reader.close()
+        Accounts(users, tokens)
+        WebState(resolve(w.state_file, Path(config).resolve().parent)).close()
+    except (StoreUnavailable, FileNotFoundError, AccountError, WebStateError) as exc:
+        _fail(ValueError(f"cannot serve: {exc}"))
     if w.orders:
         from hq.web.orders import open_order_intake
 
         try:
-            intake = open_order_intake(cfg, secrets)
+            open_order_intake(cfg, secrets).close()
         except (StoreUnavailable, OSError) as exc:
             _fail(ValueError(f"cannot open the orders connection (web.orders): {exc}"))
-    start, stop = _lifespan_notifier()
-    try:
-        app = create_app(
-            cfg,
-            reader,
-            base_dir=Path(config).resolve().parent,
-            on_startup=[start],
-            on_shutdown=[stop],
-            orders=intake,
-        )
-    except AccountError as exc:
-        _fail(exc)
-    try:
-        uvicorn.run(
-            app,
-            host=host or w.host,
-            port=port or w.port,
-            log_level=log_level,
-            proxy_headers=bool(w.trusted_proxy),
-            forwarded_allow_ips=w.trusted_proxy or None,
-            server_header=False,
-        )
-    finally:
-        reader.close()
-        if intake is not None:
-            intake.close()
+    workers = w.workers if workers is None else workers
+    os.environ.update(environment(config, log_level))
+    uvicorn.run(
+        "hq.web.worker:build",
+        factory=True,
+        workers=workers or os.cpu_count() or 1,
+        host=host or w.host,
+        port=port or w.port,
+        log_level=log_level,
+        proxy_headers=bool(w.trusted_proxy),
+        forwarded_allow_ips=w.trusted_proxy or None,
+        server_header=False,
+    )
 
 
 @contextlib.contextmanager

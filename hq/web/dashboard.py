@@ -25,6 +25,7 @@ from hq.metrics import derive, ratio, sum_figures
 TREND_DAYS = 30  # the store and chain pages' daily chart
 NPS_DAYS = 7  # the overview's NPS: answers are few, so a week of them
 FEW_STORES = 200  # up to this many stores are picked in SQL
+OVERVIEW_PAGE = 50  # stores on one page of the overview
 _decode = msgspec.json.Decoder(dict).decode
 
 
@@ -190,6 +191,44 @@ def store_days(
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class OverviewPage:
+    """Which stores one page of the overview shows, of how many."""
+
+    statuses: list[Any]  # hq.status.StoreStatus of the stores on this page, in order
+    matching: int  # stores matching the search
+    offline: int  # of those, not online
+    page: int  # 1-based
+    pages: int
+
+
+def overview_page(
+    statuses: Sequence[Any], alerts: Iterable[Any], query: str = "", page: int = 1
+) -> OverviewPage:
+    """The stores matching `query` (in their id or name), those needing attention first
+    (open alerts, then not online), then by id; `OVERVIEW_PAGE` of them on page `page`.
+
+    Only the page's stores get their figures read (`store_days`), so a chain of 1,000
+    stores costs a page of them, not all."""
+    needle = query.strip().casefold()
+    alerted = {a.store for a in alerts}
+    found = [
+        s
+        for s in statuses
+        if not needle or needle in s.store.casefold() or needle in (s.name or "").casefold()
+    ]
+    found.sort(key=lambda s: (s.store not in alerted, s.online, s.store))
+    pages = max(1, -(-len(found) // OVERVIEW_PAGE))
+    page = min(max(1, page), pages)
+    return OverviewPage(
+        statuses=found[(page - 1) * OVERVIEW_PAGE : page * OVERVIEW_PAGE],
+        matching=len(found),
+        offline=sum(1 for s in found if not s.online),
+        page=page,
+        pages=pages,
+    )
 
 
 def store_page(db: Db, card: StoreDay, now: datetime) -> StorePage:

@@ -135,8 +135,8 @@ def login(
     return Redirect(safe_next(data.next), status_code=303, cookies=[cookie])
 
 
-@post("/logout", include_in_schema=False, status_code=303)
-async def logout(request: Request) -> Redirect:
+@post("/logout", include_in_schema=False, sync_to_thread=True, status_code=303)
+def logout(request: Request) -> Redirect:
     """End the session for good and go back to the login page."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:

@@ -26,6 +26,15 @@ CATALOG: dict[str, tuple[str, str]] = {
     "overview.title": ("Stores today", "Winkels vandaag"),
     "overview.summary": ("{n} stores, {off} offline", "{n} winkels, {off} offline"),
     "overview.empty": ("No stores to show.", "Geen winkels om te tonen."),
+    "overview.search": ("Find a store (id or name)", "Zoek een winkel (code of naam)"),
+    "overview.find": ("Find", "Zoeken"),
+    "overview.page": ("page {page} of {pages}", "pagina {page} van {pages}"),
+    "overview.prev": ("Previous page", "Vorige pagina"),
+    "overview.next": ("Next page", "Volgende pagina"),
+    "overview.order": (
+        "Stores with open alerts first, then those not online, then by id.",
+        "Winkels met open meldingen eerst, dan die niet online zijn, dan op code.",
+    ),
     "overview.caption": (
         "Each store's own day, against the same weekday last week",
         "De eigen dag van elke winkel, tegen dezelfde weekdag vorige week",

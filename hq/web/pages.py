@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Request, Response, get
@@ -25,7 +26,7 @@ from litestar.response import File, Redirect, Template
 from hq.alerts import open_alerts
 from hq.status import store_statuses
 from hq.web.auth import require_store
-from hq.web.dashboard import chain_page, store_days, store_page
+from hq.web.dashboard import chain_page, overview_page, store_days, store_page
 from hq.web.i18n import LANG_COOKIE, LANGUAGES, Texts, negotiate
 from hq.web.login import safe_next
 from hq.web.views import View, alert_fields, chain_view, overview_view, store_view
@@ -42,7 +43,8 @@ def texts(request: Request) -> Texts:
     )
 
 
-def _cards(request: Request, now: datetime, only: set[str] | None = None):
+def _statuses(request: Request, now: datetime, only: set[str] | None = None):
+    """The statuses and open alerts of the user's stores (of `only`, when given)."""
     web = request.app.state.web
     scope = request.user.stores
     stores = set(scope) if scope is not None else None
@@ -51,7 +53,16 @@ def _cards(request: Request, now: datetime, only: set[str] | None = None):
     statuses = store_statuses(
         web.db, now, stores, expected=web.cfg.hq.stores, offline_after_s=web.cfg.alerts.unseen_s
     )
-    return store_days(web.db, now, statuses, open_alerts(web.db, stores))
+    return statuses, open_alerts(web.db, stores)
+
+
+def _cards(request: Request, now: datetime, only: set[str] | None = None):
+    return store_days(request.app.state.web.db, now, *_statuses(request, now, only))
+
+
+def _page_number(request: Request) -> int:
+    asked = request.query_params.get("page", "1")
+    return int(asked) if asked.isdigit() and len(asked) < 7 else 1
 
 
 def _render(
@@ -62,6 +73,9 @@ def _render(
     if request.query_params.get("format") == "json":
         return Response(view.as_json())
     here = request.url.path
+    # The live refresh asks for what this page shows (its search and page) as JSON.
+    asked = {k: v for k, v in request.query_params.items() if k != "format"}
+    refresh = f"{here}?{urlencode(asked | {'format': 'json'})}"
     return Template(
         template,
         context={
@@ -72,7 +86,7 @@ def _render(
             "page": page,
             "user": request.user.name,
             "here": here,
-            "refresh_url": f"{here}?format=json",
+            "refresh_url": refresh,
             "refresh_s": request.app.state.web.cfg.web.dashboard_refresh_s,
         }
         | context,
@@ -84,14 +98,16 @@ def overview(request: Request) -> Template | Response:
     """Every store in the user's scope: status, today against last week, NPS, alerts."""
     t = texts(request)
     now = datetime.now(UTC)
-    cards = _cards(request, now)
+    statuses, alerts = _statuses(request, now)
+    query = request.query_params.get("q", "")[:64]
+    shown = overview_page(statuses, alerts, query, _page_number(request))
+    cards = store_days(request.app.state.web.db, now, shown.statuses, alerts)
     # What belongs to no store (dead letters without a store id) is for whoever sees all.
     general = [a for a in open_alerts(request.app.state.web.db, {CHAIN}) if request.user.all_stores]
-    view = overview_view(t, cards)
+    view = overview_view(t, cards, shown)
     alert_fields(view, general, now)
-    offline = sum(1 for c in cards if not c.status.online)
     return _render(request, "overview.html", view, "overview", title=t("overview.title"),
-                   cards=cards, offline=offline, general=general)  # fmt: skip
+                   cards=cards, shown=shown, query=query, general=general)  # fmt: skip
 
 
 @get("/stores/{store:str}", include_in_schema=False, sync_to_thread=True)

@@ -1,7 +1,8 @@
 """A feed as an HTTP response: JSON or CSV, with a strong ETag, `304 Not Modified`, and a
 small cache of encoded bodies.
 
-The rows are `hq/feeds.py`'s, unchanged, so the API, `touchpoint hq feed` and the MQTT
+The rows are `hq/feeds.py`'s, unchanged (a store's JSON feed is the bodies the feed
+worker stored with its buckets, joined: `feeds.store_feed_json`), so the API, `touchpoint hq feed` and the MQTT
 feed topics agree field for field. The ETag is a hash of what the rows' content
 depends on: each bucket's (store, start, revision) (`feeds.feed_signature`, three
 columns joined by the database), the period and the representation. A bucket's revision goes
@@ -98,10 +99,12 @@ def feed_response(
     signature: str,
     rows: Callable[[], list[dict[str, Any]]],
     csv: bool,
+    json_body: Callable[[], bytes] | None = None,
 ) -> Response:
     """200 with the rows as JSON or CSV and their ETag, or 304 when the client has them.
 
-    `signature` must have been read before `rows()` runs (see the module docstring).
+    `signature` must have been read before `rows()` (or `json_body()`, the JSON array
+    ready-made, when there is one) runs (see the module docstring).
     """
     media_type = CSV if csv else JSON
     tag = etag(signature, period, media_type)
@@ -112,7 +115,9 @@ def feed_response(
     key = (*key, media_type)
     body = cache.get(key, tag)
     if body is None:
-        data = rows()
-        body = to_csv(data).encode() if csv else msgspec.json.encode(data)
+        if csv:
+            body = to_csv(rows()).encode()
+        else:
+            body = json_body() if json_body is not None else msgspec.json.encode(rows())
         cache.put(key, tag, body)
     return Response(body, media_type=media_type, headers=headers)

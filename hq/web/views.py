@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from edge.visits import parse_ts
 from hq.web import charts
-from hq.web.dashboard import ChainPage, StoreDay, StorePage
+from hq.web.dashboard import ChainPage, OverviewPage, StoreDay, StorePage
 from hq.web.i18n import DASH, Texts
 from hq.web.messages import CATALOG
 
@@ -118,13 +118,17 @@ class View:
 def status_fields(view: View, prefix: str, card: StoreDay) -> None:
     """Online or offline, last seen, backlog, gaps and alerts of a store."""
     t, s = view.t, card.status
-    if s.last_seen is None:
+    if s.last_seen is None or s.reported_online is None:
+        # Batches without any up/state (a store always sends one when it connects) are
+        # not a store seen online or offline: never seen, and no "last seen" either.
         view.put(f"{prefix}.online", t("status.never"), None, "unknown")
+        view.put(f"{prefix}.seen", t.ago(None), None)
     elif s.online:
         view.put(f"{prefix}.online", t("status.online"), True, "ok")
     else:
         view.put(f"{prefix}.online", t("status.offline"), False, "bad")
-    view.put(f"{prefix}.seen", t.ago(s.seen_ago_s), s.seen_ago_s)
+    if f"{prefix}.seen" not in view.fields:
+        view.put(f"{prefix}.seen", t.ago(s.seen_ago_s), s.seen_ago_s)
     view.put(f"{prefix}.backlog", t.number(s.backlog), s.backlog, "warn" if s.backlog else "")
     view.put(f"{prefix}.gaps", t.number(s.gaps), s.gaps, "warn" if s.gaps else "")
     texts = [alert_text(t, a) for a in card.alerts]
@@ -173,13 +177,17 @@ def card_fields(view: View, card: StoreDay) -> None:
     view.figure(f"{p}.nps", "nps", card.week["nps"])
 
 
-def overview_view(t: Texts, cards: Sequence[StoreDay]) -> View:
-    """The stores overview."""
+def overview_view(t: Texts, cards: Sequence[StoreDay], shown: OverviewPage | None = None) -> View:
+    """The stores overview (one page of it: `shown`; else every card)."""
     view = View(t)
     for card in cards:
         card_fields(view, card)
-    view.put("stores.count", t.number(len(cards)), len(cards))
-    view.put("stores.offline", t.number(sum(1 for c in cards if not c.status.online)))
+    matching = len(cards) if shown is None else shown.matching
+    offline = sum(1 for c in cards if not c.status.online) if shown is None else shown.offline
+    view.put("stores.count", t.number(matching), matching)
+    view.put("stores.offline", t.number(offline), offline)
+    if shown is not None:
+        view.put("stores.page", t("overview.page", page=shown.page, pages=shown.pages), shown.page)
     return view
 
 

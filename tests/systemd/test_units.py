@@ -146,6 +146,9 @@ def test_hq_web_unit_hardening():
         "User=touchpoint-hq",
         "ProtectSystem=strict",
         "ReadOnlyPaths=/var/lib/touchpoint",
+        # Its only writable place: the web state shared by its worker processes.
+        "StateDirectory=touchpoint touchpoint/hq-web",
+        "NotifyAccess=all",
         "NoNewPrivileges=true",
         "CapabilityBoundingSet=",
         "ExecStartPre=/opt/touchpoint/.venv/bin/touchpoint config check /etc/touchpoint/hq.toml",

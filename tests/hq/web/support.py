@@ -37,6 +37,7 @@ def web_config(tmp_path: Path, **web: object) -> HqConfig:
             "web": {
                 "users_file": "users.json",
                 "tokens_file": "tokens.json",
+                "state_file": "web-state.db",
                 "cookie_secure": False,
                 **web,
             },

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from edge.visits import format_ts
 from hq.alerts import evaluate, open_alerts
 from hq.db import Db
 from hq.feeds import chain_feed, store_feed
 from hq.status import store_statuses
-from hq.web.dashboard import chain_page, local_day, store_days, store_page
-from hq.web.i18n import Texts
+from hq.web.dashboard import (
+    OVERVIEW_PAGE,
+    chain_page,
+    local_day,
+    overview_page,
+    store_days,
+    store_page,
+)
+from hq.web.i18n import DASH, Texts
 from hq.web.views import chain_view, overview_view, store_view
 from sync import wire
 from tests.hq.web.chain_day import fill
@@ -35,7 +43,15 @@ def test_overview_store_and_chain_pages_show_the_feed(hq_store, tmp_path):
     nl, en = overview_view(Texts("nl"), cards), overview_view(Texts("en"), cards)
     assert nl.fields["s1.conversion"].text == "25,0%" and en.fields["s1.conversion"].text == "25.0%"
     assert nl.fields["s1.visitors_change"].text == "+50,0%"
-    assert nl.fields["s1.online"].text == "online" and nl.fields["s2.online"].state == "bad"
+    assert nl.fields["s1.online"].text == "online" and nl.fields["s1.seen"].text == "zojuist"
+    # s2 sent batches but never an up/state: never seen, not "offline, last seen just now".
+    assert cards[1].status.last_seen is not None and cards[1].status.reported_online is None
+    assert (nl.fields["s2.online"].text, en.fields["s2.online"].text) == (
+        "nooit gezien",
+        "never seen",
+    )
+    assert nl.fields["s2.online"].state == "unknown"
+    assert nl.fields["s2.seen"].text == en.fields["s2.seen"].text == DASH
     assert nl.fields["s1.backlog"].value == 4
     assert nl.layout == en.layout  # one structure, two languages
     # Store page: hourly chart against last week, 30 days, kiosk, data quality, devices.
@@ -98,3 +114,26 @@ def test_the_hour_clocks_go_back_is_shown_twice():
     labels = ["2026-10-25T01:00+02:00", "2026-10-25T02:00+02:00", "2026-10-25T02:00+01:00"]
     series = _hours([{"label": label, "visitors": i} for i, label in enumerate(labels)])
     assert series.x == ["01", "02", "02 (+01:00)"] and series.y == [0, 1, 2]
+
+
+def test_overview_pages_stores_needing_attention_first_and_finds_by_id_or_name():
+    statuses = [
+        SimpleNamespace(store=f"s{i:04d}", name=f"Winkel {i}", online=i % 3 != 0)
+        for i in range(120)
+    ]
+    alerts = [SimpleNamespace(store="s0100"), SimpleNamespace(store="s0005")]
+    first = overview_page(statuses, alerts)
+    assert (first.matching, first.pages, first.page) == (120, 3, 1)
+    assert len(first.statuses) == OVERVIEW_PAGE
+    order = [s.store for s in first.statuses]
+    offline = [f"s{i:04d}" for i in range(0, 120, 3)]  # 40 not online, by id
+    assert order[:2] == ["s0005", "s0100"] and order[2:42] == offline
+    assert first.offline == 40
+    last = overview_page(statuses, alerts, page=99)  # past the end: the last page
+    assert last.page == 3 and len(last.statuses) == 120 - 2 * OVERVIEW_PAGE
+    found = overview_page(statuses, alerts, "winkel 11")
+    # Winkel 11 and 110..119; those not online (111, 114, 117) first.
+    expected = ["s0111", "s0114", "s0117", "s0011", "s0110", "s0112", "s0113", "s0115"]
+    assert [s.store for s in found.statuses] == [*expected, "s0116", "s0118", "s0119"]
+    assert found.matching == 11 and found.pages == 1
+    assert overview_page(statuses, alerts, "S0042").statuses[0].store == "s0042"

@@ -9,6 +9,7 @@ from litestar.testing import TestClient
 
 from hq.web.accounts import remove_user
 from hq.web.auth import SESSION_COOKIE, LoginLimiter, Sessions
+from hq.web.webstate import WebState
 from tests.hq.web.support import DAY, PASSWORD
 
 
@@ -110,9 +111,9 @@ class Clock:
         return self.t
 
 
-def test_sessions_end_after_their_lifetime():
+def test_sessions_end_after_their_lifetime(tmp_path):
     clock = Clock()
-    sessions = Sessions(60, clock)
+    sessions = Sessions(WebState(tmp_path / "state.db"), 60, clock)
     a = sessions.create("anna")
     clock.t += 59
     assert sessions.user(a) == "anna" and sessions.user("forged") is None
@@ -120,9 +121,9 @@ def test_sessions_end_after_their_lifetime():
     assert sessions.user(a) is None
 
 
-def test_limiter_window_and_per_address_cap():
+def test_limiter_window_and_per_address_cap(tmp_path):
     clock = Clock()
-    limiter = LoginLimiter(3, 60, clock)
+    limiter = LoginLimiter(WebState(tmp_path / "state.db"), 3, 60, clock)
     for _ in range(3):
         limiter.failed("anna", "10.0.0.1")
     assert 0 < limiter.retry_after("anna", "10.0.0.1") <= 61

@@ -32,7 +32,7 @@ def app(tmp_path_factory):
             "hq": {"timezone": "Europe/Amsterdam"},
             "database": {"path": str(home / "hq.db")},
             "web": {"users_file": "users.json", "tokens_file": "tokens.json",
-                    "cookie_secure": False},
+                    "state_file": "web-state.db", "cookie_secure": False},
         },
         HqConfig,
     )  # fmt: skip
@@ -120,6 +120,19 @@ def test_a_user_limited_to_one_store_sees_only_that_store(app):
         assert "s1" not in c.get("/chain").text.replace("s1.", "")
     with client(app, "anna") as c:
         assert c.get("/stores/nope").status_code == 404
+
+
+def test_the_overview_search_finds_a_store_and_its_refresh_keeps_the_search(app):
+    with client(app, "anna") as c:
+        page = c.get("/", params={"q": "S2"})
+        assert 'id="store-s2"' in page.text and 'id="store-s1"' not in page.text
+        assert 'name="q"' in page.text and 'value="S2"' in page.text
+        refresh = re.search(r'data-refresh-url="([^"]+)"', page.text)[1].replace("&amp;", "&")
+        fields = c.get(refresh).json()["fields"]
+        assert {k.split(".")[0] for k in fields if k.endswith(".visitors")} == {"s2"}
+        assert fields["stores.count"][1] == 1 and fields["stores.page"][1] == 1
+        everything = c.get("/", params={"format": "json", "page": "x9"}).json()["fields"]
+        assert everything["stores.count"][1] == 2
 
 
 def test_plotly_comes_from_the_installed_package(app):

@@ -39,6 +39,7 @@ WEB = """
 port = {port}
 users_file = "users.json"
 tokens_file = "tokens.json"
+state_file = "web-state.db"
 cookie_secure = false
 orders = true
 """
@@ -80,17 +81,23 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> No
     pytest.fail("hq serve did not answer /health in time")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[Served]:
-    """`touchpoint hq serve` on a free port over a SQLite head office filled by ingest."""
+def filled_head_office(tmp: Path, port: int) -> Path:
+    """A SQLite head office in tmp filled by ingest, and its config (serving on `port`)."""
     from hq.sqlite_store import SqliteHqStore
 
-    tmp = tmp_path_factory.mktemp("serve")
-    port = free_port()
     config = hq_config(tmp, port)
     writer = SqliteHqStore(tmp / "hq.db")
     fill(writer)
     writer.close()
+    return config
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[Served]:
+    """`touchpoint hq serve` on a free port over a SQLite head office filled by ingest."""
+    tmp = tmp_path_factory.mktemp("serve")
+    port = free_port()
+    config = filled_head_office(tmp, port)
     # The token may send orders too: schemathesis's POSTs reach the real writer.
     token = touchpoint("hq", "token", "add", "bi", "--orders", "-c", str(config)).stdout.strip()
     process = touchpoint_process(
