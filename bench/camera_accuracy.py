@@ -10,9 +10,10 @@ true crossings (U-turns only, lighting with nobody present) report their extra c
 The default seeds 1..8 are the published figures; `--first-seed 25 --seeds 16` checks
 the model on scenes it was never tuned on. `lowcontrast` (grey coats on grey tiles and
 a dark mat beside the line) and `spacing` (pairs from shoulders touching to a body
-width apart) are the winter-entrance rows of issue 14. Seeds 1..24 and 200..215 of
-`lowcontrast` have been looked at clip by clip (tuning); `--first-seed 300 --seeds 32`
-was fresh for the second round (docs/camera.md). `--jobs N` counts N scenarios at once.
+width apart) are the winter-entrance rows of issue 14. Seeds 1..24, 200..215 and
+300..331 of `lowcontrast` (and 300..331 of `uturn`) have been looked at clip by clip
+(tuning); `--first-seed 400 --seeds 48` was fresh for the third round (docs/camera.md).
+`--jobs N` counts N scenarios at once.
 """
 
 from __future__ import annotations

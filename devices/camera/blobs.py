@@ -18,6 +18,7 @@ Several people touching make one blob; how it is cut depends on what is known:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ import cv2
 import numpy as np
 
 SPLIT_SHARE = 0.8  # blob area / joint usual area of its tracked people needed to cut it
+ABREAST = 1.2  # a blob split for its shape is longer than this many widths of the largest person
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def find_blobs(
                 continue
         # A person cut by the frame edge looks wide and shallow: judge it by area only.
         cut = box[0] == 0 or box[1] == 0 or box[0] + box[2] == fw or box[1] + box[3] == fh
-        people = _people(pts, area, rules, cut)
+        people = _people(pts, area, rules, cut, tracked=len(mine) == 1)
         if people == 1:
             blobs.append(Blob(cx, cy, area, box))
         else:
@@ -128,19 +130,33 @@ def _pixels(labels: np.ndarray, i: int, box) -> np.ndarray:
     return np.stack([xs + x, ys + y], axis=1).astype(np.float32)
 
 
-def _people(pts: np.ndarray, area: float, rules: BlobRules, cut: bool) -> int:
-    """How many people a blob's size and shape say it holds."""
+def _people(
+    pts: np.ndarray, area: float, rules: BlobRules, cut: bool, tracked: bool = False
+) -> int:
+    """How many people a blob's size and shape say it holds.
+
+    `tracked`: one tracked person's prediction lies in the blob and no one else's.
+    """
     if area <= rules.max_area * 0.6:
         return 1
     centred = pts - pts.mean(axis=0)
     evals = np.linalg.eigvalsh(np.cov(centred.T) + np.eye(2) * 1e-3)
     ratio = float(np.sqrt(evals[1] / evals[0]))
     # Between 1x and 1.4x the largest person a blob may be one big person: shape decides.
-    by_area = int(area / rules.max_area + 0.6)
+    # A tracked person in mid-view who grows (a big dark coat with its shadow joined
+    # on, over a mat) is still one person unless the shape says two: anyone else in
+    # the blob would have been seen coming. Cut in two, the piece that keeps the track
+    # drags it off the person and the other starts a new track right on the line.
+    by_area = int(area / ((2.0 if tracked and not cut else 1.0) * rules.max_area) + 0.6)
     # One person reads as ~aspect; two side by side as ~2*aspect. Split at 1.45*aspect
     # so a staggered pair (deeper, so less elongated) still splits.
     by_shape = 1 + int(ratio >= 1.45 * rules.aspect) + int(ratio >= 2.6 * rules.aspect)
-    if cut:
+    # Two people abreast span at least two shoulder widths; a blob no longer than
+    # one person is wide is one person, however shallow (a sliver of someone stepping
+    # off the mat). Cut in two, one piece drags the track sideways off the person and
+    # the other starts a track right on the line that has lost the side they came from.
+    widest = math.sqrt(4 / math.pi * rules.aspect * rules.max_area)
+    if cut or 4 * math.sqrt(evals[1]) < ABREAST * widest:
         by_shape = 1
     # A sliver too small to hold two people is one person half hidden (stepping off
     # a mat the colour of their coat), however wide it looks.

@@ -37,6 +37,9 @@ from devices.camera.line import CountLine, LineEvent
 GATE_GROWTH = 0.15  # per frame coasted, as a share of the gate
 GATE_GROWTH_MAX = 1.5
 PARTIAL = 0.6  # a detection under this share of the usual area shows part of a person
+REVERSE_SPEED = 0.8  # px/step (analysis) over the trail: slower tracks have no heading
+REVERSE_SHARE = 0.3  # a step back of this share of the track's heading speed is turning
+REVERSE_COST = 0.5  # ... and costs this share of the gate in the assignment
 
 
 @dataclass
@@ -133,9 +136,12 @@ class Tracker:
         cost = []
         for t in rest:
             px, py = t.predict()
-            row = [math.hypot(b.x - px, b.y - py) for b in free]
             gate = self._gate(t)
-            cost.append([d if d < gate else math.inf for d in row])
+            row = []
+            for b in free:
+                d = math.hypot(b.x - px, b.y - py)
+                row.append(d + self._reversal(t, b, frame) if d < gate else math.inf)
+            cost.append(row)
         used: set[int] = set()
         for r, c in assign(cost):
             match[rest[r].id] = [free[c]]
@@ -262,6 +268,30 @@ class Tracker:
             else:
                 groups.append([b])
         return groups
+
+    def _reversal(self, t: Track, b: Blob, frame: int) -> float:
+        """Extra cost of giving `b` to `t` if it means `t` turned back since last seen.
+
+        A walker does not turn on the spot between two frames. When two people pass
+        head-on and one of them is hidden by the floor, the one in view is nearer the
+        other's prediction the moment they re-emerge; judged by distance alone, the
+        tracks swap and each follows the wrong person back. The way a track is heading
+        is taken over its whole trail (a velocity from the last few pieces of a cut
+        blob can point sideways). Half a gate of extra cost lets a track that keeps
+        its heading win; a lone U-turner, with no one else to take them, is still
+        matched.
+        """
+        n = len(t.trail) - 1
+        if t.hits < self.min_hits or n < self.min_hits:
+            return 0.0
+        (x0, y0), (x1, y1) = t.trail[0], t.trail[-1]
+        hx, hy = (x1 - x0) / n, (y1 - y0) / n
+        speed = math.hypot(hx, hy)
+        if speed < REVERSE_SPEED:
+            return 0.0
+        sx, sy, sf = t.seen
+        along = ((b.x - sx) * hx + (b.y - sy) * hy) / (speed * max(1, frame - sf))
+        return REVERSE_COST * self.gate if along < -REVERSE_SHARE * speed else 0.0
 
     def _gate(self, t: Track) -> float:
         # A person lost in mid-view (a coat the colour of the floor) walked on at a
