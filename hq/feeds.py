@@ -110,8 +110,7 @@ def store_feed_json(db: Db, store: str, period: str, first: date, last: date) ->
         return f"[{joined or ''}]".encode()
     rows = db.q(
         "SELECT body, CASE WHEN body IS NULL THEN figures END, start, label, day, provisional,"
-        " revision FROM hq_feed"
-        " WHERE store = ? AND period = ? AND start >= ? AND start < ? ORDER BY start",
+        f" revision FROM hq_feed WHERE {where} ORDER BY start",
         (store, period, lo, hi),
     )
     parts = [

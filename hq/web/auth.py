@@ -118,9 +118,9 @@ class LoginLimiter:
         """Count a failed attempt (and forget attempts older than the window)."""
         now = self._clock()
         self._state.q("DELETE FROM login_failures WHERE at <= ?", (now - self.window_s,))
+        pair, alone = self._keys(user, address)
         self._state.q(
-            "INSERT INTO login_failures (key, at) VALUES (?, ?), (?, ?)",
-            (self._keys(user, address)[0], now, self._keys(user, address)[1], now),
+            "INSERT INTO login_failures (key, at) VALUES (?, ?), (?, ?)", (pair, now, alone, now)
         )
 
     def succeeded(self, user: str, address: str) -> None:
