@@ -2,7 +2,7 @@
 32 concurrent clients on loopback. On SQLite and PostgreSQL.
 
     .venv/bin/python bench/hq_api.py [--stores 1000] [--days 365] [--clients 32]
-                                     [--seconds 20] [--no-pg] [--no-sqlite]
+                                     [--seconds 20] [--no-pg] [--no-sqlite] [--sqlite-dir D]
 
 `hq_feed` is filled with `--stores` × `--days` of hourly and daily buckets by
 bench/hq_feed.py's filler, a token is made with the real account code, and the real
@@ -47,12 +47,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
+import uvloop  # noqa: E402
 from hq_feed import FIRST_DAY, fill, p  # noqa: E402
 
 from hq.db import Db  # noqa: E402
 from hq.pg_store import PgHqStore  # noqa: E402
 from hq.sqlite_store import SqliteHqStore  # noqa: E402
 from hq.web.accounts import add_token  # noqa: E402
+from hq.web.memory import keep_heap  # noqa: E402
 from sync.mosquitto import free_port  # noqa: E402
 
 CONFIG = """
@@ -84,36 +86,78 @@ def month_url(rng: random.Random, stores: int, days: int, period: str = "hour") 
     return f"/api/v1/stores/{store}/feed?period={period}&from={first}&to={last}"
 
 
+class Response(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection that reads each answer with as little client CPU
+    as possible: the head is parsed, the body's bytes are counted as they arrive and, unless
+    asked to keep it, not stored (the clients share the server's 2 cores; httpx, or even an
+    asyncio StreamReader's buffer, cost more CPU per 600 KB body than the server does to send
+    it). A request's time ends with its last byte."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.head = bytearray()
+        self.headers: dict[str, str] | None = None
+        self.status = 0
+        self.left = 0
+        self.keep = False
+        self.body: list[bytes] = []
+        self.done: asyncio.Future | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.headers is None:
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            lines = self.head[:end].decode("latin-1").split("\r\n")
+            data = bytes(self.head[end + 4 :])
+            self.status = int(lines[0].split()[1])
+            self.headers = {
+                k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])
+            }
+            self.left = int(self.headers.get("content-length", 0))
+        self.left -= len(data)
+        if self.keep and data:
+            self.body.append(data)
+        if self.left <= 0 and self.done is not None and not self.done.done():
+            self.done.set_result(None)
+
+    def connection_lost(self, exc) -> None:
+        if self.done is not None and not self.done.done():
+            self.done.set_exception(ConnectionError(f"connection lost: {exc}"))
+
+
 class Connection:
-    """One keep-alive HTTP/1.1 connection, read with as little client CPU as possible
-    (httpx costs more CPU per 600 KB body than the server does to send it)."""
+    """One keep-alive connection to the server, one request at a time."""
 
     def __init__(self, host: str, port: int, token: str) -> None:
         self.host, self.port = host, port
         self.auth = f"Authorization: Bearer {token}\r\n"
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.protocol: Response | None = None
 
-    async def get(self, path: str, extra: str = "") -> tuple[int, dict[str, str], bytes]:
-        """Status, headers (lower-case names) and body of one GET."""
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        self.writer.write(
+    async def get(
+        self, path: str, extra: str = "", keep: bool = False
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers (lower-case names) and, with `keep`, the body of one GET."""
+        loop = asyncio.get_running_loop()
+        if self.protocol is None:
+            _, self.protocol = await loop.create_connection(Response, self.host, self.port)
+        p = self.protocol
+        p.head.clear()
+        p.headers, p.keep, p.body, p.done = None, keep, [], loop.create_future()
+        p.transport.write(
             f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.auth}{extra}\r\n".encode()
         )
-        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        status = int(head[0].split()[1])
-        headers = dict(
-            (k.strip().lower(), v.strip()) for k, _, v in (h.partition(":") for h in head[1:] if h)
-        )
-        body = await self.reader.readexactly(int(headers.get("content-length", 0)))
-        return status, headers, body
+        await p.done
+        return p.status, p.headers or {}, b"".join(p.body)
 
     async def close(self) -> None:
         """Close the connection."""
-        if self.writer is not None:
-            self.writer.close()
-            await self.writer.wait_closed()
+        if self.protocol is not None:
+            self.protocol.transport.close()
 
 
 async def load(
@@ -160,6 +204,20 @@ async def load(
     }
 
 
+async def check(url: str, token: str, pick) -> None:
+    """The lean client reads whole, right answers: a store-month's JSON with its hours."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = Connection(host, int(port), token)
+    rng = random.Random(7)
+    for _ in range(5):
+        path = pick(rng)
+        status, headers, body = await conn.get(path, keep=True)
+        rows = json.loads(body)
+        assert status == 200 and len(body) == int(headers["content-length"]), path
+        assert len(rows) >= 24 * 30 and rows[0]["store"] in path, path
+    await conn.close()
+
+
 def serve(
     tmp: Path, backend: str, db_path: str, dsn_file: str
 ) -> tuple[str, str, subprocess.Popen]:
@@ -199,7 +257,7 @@ def measured(pid: int, run) -> dict:
     """Run a load; its figures plus the server's and the clients' own CPU milliseconds
     per request (the clients run in this process, on the same cores)."""
     before, mine = cpu_s(pid), time.process_time()
-    out = asyncio.run(run)
+    out = uvloop.run(run)
     out["server_cpu_ms_per_request"] = round(1000 * (cpu_s(pid) - before) / out["requests"], 2)
     out["client_cpu_ms_per_request"] = round(
         1000 * (time.process_time() - mine) / out["requests"], 2
@@ -209,12 +267,24 @@ def measured(pid: int, run) -> dict:
 
 def run_backend(name: str, tmp: Path, backend: str, db_path: str, dsn: str, args) -> dict:
     """Fill, serve, load; the figures of one backend."""
-    store = SqliteHqStore(Path(db_path)) if backend == "sqlite" else PgHqStore(dsn)
-    took = fill(Db(store), args.stores, args.days)
-    store.close()
-    print(f"{name}: filled {args.stores} stores x {args.days} days in {took:.0f} s", flush=True)
+    filled = Path(db_path).with_suffix(".filled")
+    if (
+        backend == "sqlite"
+        and filled.exists()
+        and filled.read_text() == f"{args.stores} {args.days}"
+    ):
+        print(f"{name}: reusing {db_path}", flush=True)
+    else:
+        store = SqliteHqStore(Path(db_path)) if backend == "sqlite" else PgHqStore(dsn)
+        took = fill(Db(store), args.stores, args.days)
+        store.close()
+        if backend == "sqlite":
+            filled.write_text(f"{args.stores} {args.days}")
+        print(f"{name}: filled {args.stores} stores x {args.days} days in {took:.0f} s", flush=True)
     if dsn:
         (tmp / "pg.dsn").write_text(dsn)
+    if args.only_fill:
+        return {}
     url, token, process = serve(tmp, backend, db_path, "pg.dsn" if dsn else "")
     out: dict = {}
     try:
@@ -223,7 +293,8 @@ def run_backend(name: str, tmp: Path, backend: str, db_path: str, dsn: str, args
         def pick(rng):
             return month_url(rng, stores, days)
 
-        asyncio.run(load(url, token, args.clients, 3, pick))  # warm-up
+        uvloop.run(load(url, token, args.clients, 3, pick))  # warm-up
+        uvloop.run(check(url, token, pick))
         out["cold"] = measured(process.pid, load(url, token, args.clients, args.seconds, pick))
         print(f"{name}: cold store-months, {args.clients} clients: {out['cold']}", flush=True)
         rng = random.Random(99)
@@ -265,12 +336,20 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument(
+        "--sqlite-dir",
+        type=Path,
+        help="keep the filled SQLite database here and reuse it when filled with the same"
+        " --stores and --days (tens of GB at 1,000 stores)",
+    )
+    ap.add_argument("--only-fill", action="store_true", help="fill the databases, measure nothing")
     args = ap.parse_args()
+    keep_heap()  # the clients' big buffers too (hq/web/memory.py)
     result: dict = {"stores": args.stores, "days": args.days, "clients": args.clients}
     with tempfile.TemporaryDirectory(prefix="hq-api-bench-") as tmp:
         if not args.no_sqlite:
-            d = Path(tmp) / "sqlite"
-            d.mkdir()
+            d = args.sqlite_dir or Path(tmp) / "sqlite"
+            d.mkdir(exist_ok=True)
             result["sqlite"] = run_backend("sqlite", d, "sqlite", str(d / "hq.db"), "", args)
         if not args.no_pg:
             from tests.pg_cluster import PgCluster

@@ -46,6 +46,7 @@ from hq.feed_worker import FeedSettings, FeedWorker  # noqa: E402
 from hq.feeds import bucket_body, chain_feed, store_feed  # noqa: E402
 from hq.pg_store import PgHqStore  # noqa: E402
 from hq.rollup import Rollup  # noqa: E402
+from hq.schema import feed_page_fill  # noqa: E402
 from hq.sqlite_store import SqliteHqStore  # noqa: E402
 from hq.triage import triage  # noqa: E402
 from tests.hq.storelog import Msg, StoreLog  # noqa: E402
@@ -113,12 +114,17 @@ def fill(db: Db, stores: int, days: int) -> float:
             ):
                 for row in rows:
                     copy.write_row(row)
-            continue
-        with db.tx() as tx:
+        else:
+            with db.tx() as tx:
+                tx.executemany(
+                    "INSERT INTO hq_feed (store, period, start, label, day, figures, provisional,"
+                    " revision, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+        with db.tx() as tx:  # the day's feed pages, as the rollup writes them
             tx.executemany(
-                "INSERT INTO hq_feed (store, period, start, label, day, figures, provisional,"
-                " revision, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
+                feed_page_fill(db.dialect, "period = ? AND day = ?"),
+                [(period, day.isoformat()) for period in ("hour", "day")],
             )
     with db.tx() as tx:
         tx.execute("ANALYZE hq_feed" if db.dialect == "postgresql" else "ANALYZE")

@@ -18,6 +18,7 @@ class Tx:
     def __init__(self, cur: Any, db: Db) -> None:
         self._cur = cur
         self._db = db
+        self.dialect = db.dialect
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Run one statement; its rows, if it returns any."""

@@ -13,15 +13,16 @@ import csv
 import io
 import json
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import msgspec
 
 from edge.visits import day_bounds
-from hq.db import Db
+from hq.db import Db, Tx
 from hq.facts import store_info
 from hq.metrics import derive, sum_figures
+from hq.schema import feed_page_fill
 from sync.wire import CHAIN
 
 HEAD = ("store", "period", "start", "label", "day", "revision", "provisional", "unregistered")
@@ -91,35 +92,84 @@ def store_feed(db: Db, store: str, period: str, first: date, last: date) -> list
     ]
 
 
+def store_page(
+    db: Db, store: str, period: str, first: date, last: date, bodies: bool = True
+) -> tuple[str, bytes | None]:
+    """A store's feed for local days first..last from its pages (hq_feed_page), read in
+    one statement: the signature (`feed_signature`) and, with `bodies`, the JSON array
+    byte for byte what encoding `store_feed`'s rows gives; None instead of the array
+    when not asked for, or while a bucket of the range has no stored body yet."""
+    # SQLite hands the text over as bytes, not decoded only to be encoded again.
+    body = ("CAST(body AS BLOB)" if db.dialect == "sqlite" else "body") if bodies else "NULL"
+    rows = db.q(
+        f"SELECT signature, {body} FROM hq_feed_page"
+        " WHERE store = ? AND period = ? AND day >= ? AND day <= ? ORDER BY day",
+        (store, period, first.isoformat(), last.isoformat()),
+    )
+    signature = ";".join(sig for sig, _ in rows)
+    if not bodies or any(body is None for _, body in rows):
+        return signature, None
+    return signature, _json_array([body for _, body in rows])
+
+
+def _json_array(items: list[bytes] | list[str]) -> bytes:
+    """`[a,b,…]` of JSON texts, joined at once: a store-month is most of a megabyte, and
+    each big temporary copy costs more than the join itself."""
+    if not items:
+        return b"[]"
+    pieces: list = ["["]
+    for item in items:
+        pieces += (item, ",")
+    pieces[-1] = "]"
+    if isinstance(items[0], bytes):
+        return b"".join(p if isinstance(p, bytes) else p.encode() for p in pieces)
+    return "".join(pieces).encode()
+
+
 def store_feed_json(db: Db, store: str, period: str, first: date, last: date) -> bytes:
-    """`store_feed` as a JSON array, byte for byte what encoding its rows gives, built
-    from the stored bodies (a body not filled in yet is derived here)."""
+    """`store_feed` as a JSON array, byte for byte what encoding its rows gives: the
+    stored pages, or (while some bucket has no stored body) the buckets' bodies, a
+    missing one derived here."""
+    joined = store_page(db, store, period, first, last)[1]
+    if joined is not None:
+        return joined
     lo, hi = _utc_range(db, store, first, last)
-    # Joined by the database: no Python string per bucket. Falls back to reading the
-    # rows only while some bucket has no stored body yet.
-    where = "store = ? AND period = ? AND start >= ? AND start < ?"
-    if db.dialect == "postgresql":
-        sql = f"SELECT string_agg(body, ',' ORDER BY start), count(body), count(*) FROM hq_feed WHERE {where}"
-    else:  # SQLite 3.40 (Debian 12) has no ORDER BY inside group_concat
-        sql = (
-            "SELECT group_concat(body, ','), count(body), count(*) FROM"
-            f" (SELECT body FROM hq_feed WHERE {where} ORDER BY start)"
-        )
-    joined, with_body, total = db.q(sql, (store, period, lo, hi))[0]
-    if with_body == total:
-        return f"[{joined or ''}]".encode()
     rows = db.q(
         "SELECT body, CASE WHEN body IS NULL THEN figures END, start, label, day, provisional,"
-        f" revision FROM hq_feed WHERE {where} ORDER BY start",
+        " revision FROM hq_feed WHERE store = ? AND period = ? AND start >= ? AND start < ?"
+        " ORDER BY start",
         (store, period, lo, hi),
     )
-    parts = [
-        body
-        if body is not None
-        else bucket_body(store, period, start, label, day, fig, bool(prov), int(rev))
-        for body, fig, start, label, day, prov, rev in rows
-    ]
-    return f"[{','.join(parts)}]".encode()
+    return _json_array(
+        [
+            body
+            if body is not None
+            else bucket_body(store, period, start, label, day, fig, bool(prov), int(rev))
+            for body, fig, start, label, day, prov, rev in rows
+        ]
+    )
+
+
+def rebuild_pages(tx: Tx, days: Iterable[tuple[str, str]]) -> None:
+    """Write the pages of these (store, local day)s again from their buckets, in the
+    transaction that changed the buckets (a day left with no bucket has no page)."""
+    keys = sorted(set(days))
+    if not keys:
+        return
+    tx.executemany(
+        "DELETE FROM hq_feed_page WHERE store = ? AND period IN ('hour', 'day') AND day = ?", keys
+    )
+    # The primary key's range: a local day lies within the UTC days before and after it.
+    fill = feed_page_fill(
+        tx.dialect, "store = ? AND period = ? AND start >= ? AND start < ? AND day = ?"
+    )
+    rows = []
+    for store, day in keys:
+        d = date.fromisoformat(day)
+        lo = f"{d - timedelta(days=1)}T00:00Z"
+        hi = f"{d + timedelta(days=2)}T00:00Z"
+        rows += [(store, period, lo, hi, day) for period in ("hour", "day")]
+    tx.executemany(fill, rows)
 
 
 def chain_feed(db: Db, period: str, first: date, last: date) -> list[dict[str, Any]]:
@@ -161,14 +211,13 @@ _encode = msgspec.json.Encoder().encode
 
 def feed_signature(db: Db, store: str | None, period: str, first: date, last: date) -> str:
     """What a feed's content depends on, as one text: the (store, start, revision) of every
-    bucket `store_feed` (or, for store None, `chain_feed`) reads. Cheap: three columns,
-    joined by the database (an HTTP ETag is its hash)."""
-    if store is None:
-        where = "period = ? AND day >= ? AND day <= ?"
-        params: tuple = (period, first.isoformat(), last.isoformat())
-    else:
-        where = "store = ? AND period = ? AND start >= ? AND start < ?"
-        params = (store, period, *_utc_range(db, store, first, last))
+    bucket `store_feed` (or, for store None, `chain_feed`) reads, in (store, start) order.
+    A store's is its pages' signatures joined; the chain's, three columns joined by the
+    database. An HTTP ETag is its hash."""
+    if store is not None:
+        return store_page(db, store, period, first, last, bodies=False)[0]
+    where = "period = ? AND day >= ? AND day <= ?"
+    params = (period, first.isoformat(), last.isoformat())
     item = "store || '|' || start || '|' || revision"
     if db.dialect == "postgresql":
         sql = f"SELECT string_agg({item}, ';' ORDER BY store, start) FROM hq_feed WHERE {where}"

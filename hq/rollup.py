@@ -31,7 +31,7 @@ from edge.clock import plausible
 from edge.visits import day_bounds, format_ts, parse_ts
 from hq.db import Db, Tx
 from hq.facts import StoreInfo, Windows, clock_steps, load_day, rebased, store_info
-from hq.feeds import bucket_body
+from hq.feeds import bucket_body, rebuild_pages
 from hq.metrics import store_day
 
 DIRTY_CHUNK = 20_000
@@ -223,7 +223,7 @@ class Rollup:
         does not fit the new zone's days would otherwise linger with old figures.
         """
         tz = store_info(tx, store).tz
-        stale = []
+        stale, days = [], set()
         for period, start, day in tx.execute(
             "SELECT period, start, day FROM hq_feed WHERE store = ?", (store,)
         ):
@@ -235,7 +235,9 @@ class Rollup:
                 fits = moment.astimezone(tz).date().isoformat() == day
             if not fits:
                 stale.append((store, period, start))
+                days.add((store, day))
         tx.executemany("DELETE FROM hq_feed WHERE store = ? AND period = ? AND start = ?", stale)
+        rebuild_pages(tx, days)
 
     # -- recompute -------------------------------------------------------------------
 
@@ -343,6 +345,7 @@ class Rollup:
                 " AND revision = ? AND body IS NULL",
                 updates,
             )
+            rebuild_pages(tx, {(s, day) for s, _, _, _, day, *_ in rows})
         return len(rows)
 
     # -- provisional -------------------------------------------------------------------
@@ -441,3 +444,4 @@ class Plan:
             " ON CONFLICT DO NOTHING",
             [w[:3] for w in self.writes],
         )
+        rebuild_pages(tx, {(w[0], w[4]) for w in self.writes})

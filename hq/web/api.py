@@ -131,16 +131,21 @@ class ApiV1(Controller):
         require_store(request.user, store)
         lo, hi = _days(request, first, to, period, "store")
         db = request.app.state.web.db
-        if not _known(db, store):
+        csv = wants_csv(request, format)
+        # One read of the store's pages: the signature, and the JSON itself unless the
+        # client is revalidating (then most answers are 304) or wants CSV.
+        bodies = not csv and not request.headers.get("if-none-match")
+        signature, body = feeds.store_page(db, store, period, lo, hi, bodies)
+        if not signature and not _known(db, store):
             raise NotFoundException(f"no store {store!r} at head office")
         return feed_response(
             request,
             ("store", store, period, lo, hi),
             period,
-            feeds.feed_signature(db, store, period, lo, hi),
+            signature,
             lambda: feeds.store_feed(db, store, period, lo, hi),
-            wants_csv(request, format),
-            lambda: feeds.store_feed_json(db, store, period, lo, hi),
+            csv,
+            lambda: body if body is not None else feeds.store_feed_json(db, store, period, lo, hi),
         )
 
     @get("/chain/feed", sync_to_thread=True, responses=_ERRORS)

@@ -61,7 +61,9 @@ def build() -> Litestar:
     from hq.backends import open_hq_reader
     from hq.cli import load_config
     from hq.web.app import create_app
+    from hq.web.memory import keep_heap
 
+    keep_heap()
     given = json.loads(os.environ[SERVE_ENV])
     config = Path(given["config"])
     configure_logging(given["log_level"])

@@ -24,6 +24,7 @@ from hq.imports.stores import parse_store
 from hq.imports.transactions import parse_transaction
 from hq.rollup import Rollup
 from sync.wire import StoreState
+from tests.hq.feed_pages import assert_pages_match
 from tests.hq.storelog import StoreLog, deliver
 from tests.hq.test_fixture_week import CARDS, PS, card
 
@@ -166,9 +167,11 @@ def test_incremental_feeds_equal_feeds_from_scratch(hq_store, scenario) -> None:
     rollup.run_once()
     rollup.refresh_provisional()
     incremental = feed_of(db, store)
+    assert_pages_match(db)
 
     with db.tx() as tx:
         tx.execute("DELETE FROM hq_feed WHERE store = ?", (store,))
+        tx.execute("DELETE FROM hq_feed_page WHERE store = ?", (store,))
         tx.execute(
             "INSERT INTO hq_dirty (store, hour) SELECT DISTINCT store, substr(ts, 1, 13)"
             " FROM hq_events WHERE store = ?"
@@ -179,3 +182,4 @@ def test_incremental_feeds_equal_feeds_from_scratch(hq_store, scenario) -> None:
     rollup.refresh_provisional()
     assert feed_of(db, store) == incremental
     assert incremental  # the scenario always has data
+    assert assert_pages_match(db)
