@@ -2,7 +2,7 @@
 32 concurrent clients on loopback. On SQLite and PostgreSQL.
 
     .venv/bin/python bench/hq_api.py [--stores 1000] [--days 365] [--clients 32]
-                                     [--seconds 20] [--no-pg] [--no-sqlite] [--sqlite-dir D]
+                                     [--seconds 20] [--no-pg] [--no-sqlite] [--data DIR]
 
 `hq_feed` is filled with `--stores` × `--days` of hourly and daily buckets by
 bench/hq_feed.py's filler, a token is made with the real account code, and the real
@@ -267,19 +267,14 @@ def measured(pid: int, run) -> dict:
 
 def run_backend(name: str, tmp: Path, backend: str, db_path: str, dsn: str, args) -> dict:
     """Fill, serve, load; the figures of one backend."""
-    filled = Path(db_path).with_suffix(".filled")
-    if (
-        backend == "sqlite"
-        and filled.exists()
-        and filled.read_text() == f"{args.stores} {args.days}"
-    ):
-        print(f"{name}: reusing {db_path}", flush=True)
+    filled = tmp / "filled"
+    if filled.exists() and filled.read_text() == f"{args.stores} {args.days}":
+        print(f"{name}: reusing the data filled before in {tmp}", flush=True)
     else:
         store = SqliteHqStore(Path(db_path)) if backend == "sqlite" else PgHqStore(dsn)
         took = fill(Db(store), args.stores, args.days)
         store.close()
-        if backend == "sqlite":
-            filled.write_text(f"{args.stores} {args.days}")
+        filled.write_text(f"{args.stores} {args.days}")
         print(f"{name}: filled {args.stores} stores x {args.days} days in {took:.0f} s", flush=True)
     if dsn:
         (tmp / "pg.dsn").write_text(dsn)
@@ -337,10 +332,11 @@ def main() -> None:
     ap.add_argument("--no-pg", action="store_true")
     ap.add_argument("--no-sqlite", action="store_true")
     ap.add_argument(
-        "--sqlite-dir",
+        "--data",
         type=Path,
-        help="keep the filled SQLite database here and reuse it when filled with the same"
-        " --stores and --days (tens of GB at 1,000 stores)",
+        help="keep the filled databases (SQLite file, PostgreSQL cluster) in this directory"
+        " and reuse them when filled with the same --stores and --days (tens of GB at"
+        " 1,000 stores; delete it when done)",
     )
     ap.add_argument("--only-fill", action="store_true", help="fill the databases, measure nothing")
     args = ap.parse_args()
@@ -348,17 +344,20 @@ def main() -> None:
     result: dict = {"stores": args.stores, "days": args.days, "clients": args.clients}
     with tempfile.TemporaryDirectory(prefix="hq-api-bench-") as tmp:
         if not args.no_sqlite:
-            d = args.sqlite_dir or Path(tmp) / "sqlite"
-            d.mkdir(exist_ok=True)
+            d = args.data / "sqlite" if args.data else Path(tmp) / "sqlite"
+            d.mkdir(parents=True, exist_ok=True)
             result["sqlite"] = run_backend("sqlite", d, "sqlite", str(d / "hq.db"), "", args)
         if not args.no_pg:
             from tests.pg_cluster import PgCluster
 
-            d = Path(tmp) / "pg"
-            d.mkdir()
-            with PgCluster() as pg:
+            d = args.data / "pg" if args.data else Path(tmp) / "pg"
+            d.mkdir(parents=True, exist_ok=True)
+            with PgCluster(keep=args.data / "pg-cluster" if args.data else None) as pg:
                 with psycopg.connect(pg.dsn(), autocommit=True) as admin:
-                    admin.execute("CREATE DATABASE bench")
+                    known = "SELECT 1 FROM pg_database WHERE datname = 'bench'"
+                    if not admin.execute(known).fetchall():
+                        (d / "filled").unlink(missing_ok=True)
+                        admin.execute("CREATE DATABASE bench")
                 result["postgresql"] = run_backend(
                     "postgresql", d, "postgresql", "", pg.dsn("bench"), args
                 )

@@ -46,7 +46,6 @@ from hq.feed_worker import FeedSettings, FeedWorker  # noqa: E402
 from hq.feeds import bucket_body, chain_feed, store_feed  # noqa: E402
 from hq.pg_store import PgHqStore  # noqa: E402
 from hq.rollup import Rollup  # noqa: E402
-from hq.schema import feed_page_fill  # noqa: E402
 from hq.sqlite_store import SqliteHqStore  # noqa: E402
 from hq.triage import triage  # noqa: E402
 from tests.hq.storelog import Msg, StoreLog  # noqa: E402
@@ -94,37 +93,46 @@ def fill(db: Db, stores: int, days: int) -> float:
         day = FIRST_DAY + timedelta(days=d)
         slots = day_hours(day, AMS)
         start = day_bounds(day, AMS)[0].strftime("%Y-%m-%dT%H:%MZ")
-        rows = []
+        rows, pages = [], []
         for i in range(stores):
             t = templates[(i + d) % 20]
             store = f"s{i:04d}"
+            hours = []
             for utc, label in slots:
                 key = (store, "hour", utc.strftime("%Y-%m-%dT%H:%MZ"), label, day.isoformat())
                 fig = t[int(label[11:13])]
-                rows.append((*key, fig, False, 1, "x", bucket_body(*key, fig, False, 1)))
+                rows.append((*key, fig, False, 1, "x"))
+                hours.append((key[2], bucket_body(*key, fig, False, 1)))
             key = (store, "day", start, day.isoformat(), day.isoformat())
-            rows.append((*key, t[12], False, 1, "x", bucket_body(*key, t[12], False, 1)))
-        if db.dialect == "postgresql":  # COPY: executemany would take most of the run
-            with (
-                db.store.transaction() as cur,
-                cur.copy(
-                    "COPY hq_feed (store, period, start, label, day, figures, provisional, revision,"
-                    " updated_at, body) FROM STDIN"
-                ) as copy,
+            rows.append((*key, t[12], False, 1, "x"))
+            # The day's feed pages, as feeds.rebuild_pages writes them.
+            for period, items in (
+                ("hour", hours),
+                ("day", [(start, bucket_body(*key, t[12], False, 1))]),
             ):
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            with db.tx() as tx:
-                tx.executemany(
-                    "INSERT INTO hq_feed (store, period, start, label, day, figures, provisional,"
-                    " revision, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
+                signature = ";".join(f"{store}|{s}|1" for s, _ in items)
+                pages.append(
+                    (store, period, day.isoformat(), signature, ",".join(b for _, b in items))
                 )
-        with db.tx() as tx:  # the day's feed pages, as the rollup writes them
+        columns = "store, period, start, label, day, figures, provisional, revision, updated_at"
+        if db.dialect == "postgresql":  # COPY: executemany would take most of the run
+            with db.store.transaction() as cur:
+                with cur.copy(f"COPY hq_feed ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                with cur.copy(
+                    "COPY hq_feed_page (store, period, day, signature, body) FROM STDIN"
+                ) as copy:
+                    for row in pages:
+                        copy.write_row(row)
+            continue
+        with db.tx() as tx:
             tx.executemany(
-                feed_page_fill(db.dialect, "period = ? AND day = ?"),
-                [(period, day.isoformat()) for period in ("hour", "day")],
+                f"INSERT INTO hq_feed ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+            tx.executemany(
+                "INSERT INTO hq_feed_page (store, period, day, signature, body) VALUES (?, ?, ?, ?, ?)",
+                pages,
             )
     with db.tx() as tx:
         tx.execute("ANALYZE hq_feed" if db.dialect == "postgresql" else "ANALYZE")

@@ -7,8 +7,8 @@ One thread with its own database connection:
 - every `housekeeping_s`: delete pseudonyms of unconsented visits past the TTL, and
   what is past the event retention (hq/retention.py);
 - every pass, the `steps` it was given (the alerts: hq/alert_step.py);
-- in a pass with nothing recomputed, the API's JSON bodies of up to 5,000 buckets
-  stored before the schema kept them (`Rollup.fill_bodies`).
+- in a pass with nothing recomputed, the API's JSON of up to 200 store-days whose
+  feed pages wait for it after an upgrade (`Rollup.fill_pages`).
 
 Publishing: each changed bucket goes to `touchpoint/v1/{store}/feed/{hour|day}` (QoS 1).
 A store's newest bucket is retained, so a reader that joins late gets the current
@@ -152,7 +152,7 @@ class FeedWorker(WorkerThread):
                 if mono - last_prov >= self.s.provisional_s:
                     rollup.refresh_provisional()
                     last_prov = mono
-                filled = rollup.fill_bodies() if not result.days else 0
+                filled = rollup.fill_pages() if not result.days else 0
                 published = self.publish_outbox(db)
                 for step in self.steps:
                     published += step.run(db, self.publish, self.now())

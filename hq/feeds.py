@@ -22,7 +22,6 @@ from edge.visits import day_bounds
 from hq.db import Db, Tx
 from hq.facts import store_info
 from hq.metrics import derive, sum_figures
-from hq.schema import feed_page_fill
 from sync.wire import CHAIN
 
 HEAD = ("store", "period", "start", "label", "day", "revision", "provisional", "unregistered")
@@ -71,8 +70,8 @@ def bucket_body(
 ) -> str:
     """A stored bucket's feed row as JSON text, exactly as a store's JSON feed holds it.
 
-    Written beside the bucket (`hq_feed.body`) by whoever writes the bucket, from the
-    stored figures text, so the feed API joins these instead of deriving every row.
+    Joined per local day into the bucket's page (`hq_feed_page`, `rebuild_pages`) by
+    whoever writes the bucket, so the feed API serves pages instead of deriving rows.
     """
     row = bucket_row(store, period, start, label, day, _decode(figures_text), provisional, revision)
     return _encode(row).decode()
@@ -128,8 +127,8 @@ def _json_array(items: list[bytes] | list[str]) -> bytes:
 
 def store_feed_json(db: Db, store: str, period: str, first: date, last: date) -> bytes:
     """`store_feed` as a JSON array, byte for byte what encoding its rows gives: the
-    stored pages, or (while some bucket has no stored body) the buckets' bodies, a
-    missing one derived here."""
+    stored pages, or (while a page waits for its body after an upgrade) the buckets'
+    rows, each derived here unless it still has the body schema version 7 stored."""
     joined = store_page(db, store, period, first, last)[1]
     if joined is not None:
         return joined
@@ -150,26 +149,47 @@ def store_feed_json(db: Db, store: str, period: str, first: date, last: date) ->
     )
 
 
-def rebuild_pages(tx: Tx, days: Iterable[tuple[str, str]]) -> None:
+def rebuild_pages(
+    tx: Tx, days: Iterable[tuple[str, str]], bodies: dict[tuple[str, str, str], str] | None = None
+) -> None:
     """Write the pages of these (store, local day)s again from their buckets, in the
-    transaction that changed the buckets (a day left with no bucket has no page)."""
+    transaction that changed the buckets (a day left with no bucket has no page).
+
+    A bucket's row is derived from its stored figures unless `bodies` has it by
+    (store, period, start): the rollup passes those it has just derived.
+    """
     keys = sorted(set(days))
     if not keys:
         return
+    bodies = bodies or {}
     tx.executemany(
         "DELETE FROM hq_feed_page WHERE store = ? AND period IN ('hour', 'day') AND day = ?", keys
     )
-    # The primary key's range: a local day lies within the UTC days before and after it.
-    fill = feed_page_fill(
-        tx.dialect, "store = ? AND period = ? AND start >= ? AND start < ? AND day = ?"
-    )
-    rows = []
+    pages = []
     for store, day in keys:
         d = date.fromisoformat(day)
-        lo = f"{d - timedelta(days=1)}T00:00Z"
-        hi = f"{d + timedelta(days=2)}T00:00Z"
-        rows += [(store, period, lo, hi, day) for period in ("hour", "day")]
-    tx.executemany(fill, rows)
+        # The primary key's range: a local day lies within the UTC days around it.
+        rows = tx.execute(
+            "SELECT period, start, label, figures, provisional, revision FROM hq_feed"
+            " WHERE store = ? AND period IN ('day', 'hour') AND start >= ? AND start < ?"
+            " AND day = ? ORDER BY period, start",
+            (store, f"{d - timedelta(days=1)}T00:00Z", f"{d + timedelta(days=2)}T00:00Z", day),
+        )
+        for period in ("day", "hour"):
+            mine = [r for r in rows if r[0] == period]
+            if not mine:
+                continue
+            signature = ";".join(f"{store}|{start}|{rev}" for _, start, _, _, _, rev in mine)
+            body = ",".join(
+                bodies.get((store, period, start))
+                or bucket_body(store, period, start, label, day, fig, bool(prov), int(rev))
+                for _, start, label, fig, prov, rev in mine
+            )
+            pages.append((store, period, day, signature, body))
+    tx.executemany(
+        "INSERT INTO hq_feed_page (store, period, day, signature, body) VALUES (?, ?, ?, ?, ?)",
+        pages,
+    )
 
 
 def chain_feed(db: Db, period: str, first: date, last: date) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ from hq.metrics import store_day
 
 DIRTY_CHUNK = 20_000
 CHANGES_CHUNK = 2_000
-BODIES_CHUNK = 5_000
+PAGES_CHUNK = 200  # store-days: about 5,000 buckets
 
 
 @dataclass
@@ -315,8 +315,8 @@ class Rollup:
                 continue
             revision = 1 if old is None else old[2] + 1
             key = (store, b.period, b.start, b.label, day.isoformat())
-            body = bucket_body(*key, text, provisional, revision)
-            plan.writes.append((*key, text, provisional, revision, stamp, body))
+            plan.writes.append((*key, text, provisional, revision, stamp))
+            plan.bodies[key[:3]] = bucket_body(*key, text, provisional, revision)
         return loaded.moved_to - {day}
 
     def _final(self, day: date) -> bool:
@@ -326,26 +326,14 @@ class Rollup:
         horizon = datetime.fromtimestamp(self.now(), UTC) - timedelta(days=self.final_after_days)
         return day < horizon.date() - timedelta(days=1)
 
-    def fill_bodies(self, limit: int = BODIES_CHUNK) -> int:
-        """Write the missing feed bodies of up to `limit` buckets (rows stored before the
-        schema had them); how many. A bucket rewritten meanwhile keeps its new body."""
+    def fill_pages(self, limit: int = PAGES_CHUNK) -> int:
+        """Write the bodies of up to `limit` feed pages that wait for one (pages of
+        buckets stored before the schema kept their rows); how many store-days."""
         rows = self.db.q(
-            "SELECT store, period, start, label, day, figures, provisional, revision"
-            f" FROM hq_feed WHERE body IS NULL LIMIT {int(limit)}"
+            f"SELECT DISTINCT store, day FROM hq_feed_page WHERE body IS NULL LIMIT {int(limit)}"
         )
-        if not rows:
-            return 0
-        updates = [
-            (bucket_body(s, per, st, lab, day, fig, bool(prov), int(rev)), s, per, st, rev)
-            for s, per, st, lab, day, fig, prov, rev in rows
-        ]
         with self.db.tx() as tx:
-            tx.executemany(
-                "UPDATE hq_feed SET body = ? WHERE store = ? AND period = ? AND start = ?"
-                " AND revision = ? AND body IS NULL",
-                updates,
-            )
-            rebuild_pages(tx, {(s, day) for s, _, _, _, day, *_ in rows})
+            rebuild_pages(tx, rows)
         return len(rows)
 
     # -- provisional -------------------------------------------------------------------
@@ -424,6 +412,8 @@ class Plan:
 
     writes: list[tuple] = field(default_factory=list)
     relink: list[tuple[str | None, str, int]] = field(default_factory=list)
+    # The feed rows of the written buckets by (store, period, start), for their pages.
+    bodies: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def apply(self, tx: Tx) -> None:
         """Write the changed buckets, queue them for publishing, update visit links."""
@@ -432,11 +422,11 @@ class Plan:
         )
         tx.executemany(
             "INSERT INTO hq_feed (store, period, start, label, day, figures, provisional, revision,"
-            " updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (store, period, start)"
             " DO UPDATE SET label = excluded.label, day = excluded.day, figures = excluded.figures,"
             " provisional = excluded.provisional, revision = excluded.revision,"
-            " updated_at = excluded.updated_at, body = excluded.body",
+            " updated_at = excluded.updated_at, body = NULL",
             self.writes,
         )
         tx.executemany(
@@ -444,4 +434,4 @@ class Plan:
             " ON CONFLICT DO NOTHING",
             [w[:3] for w in self.writes],
         )
-        rebuild_pages(tx, {(w[0], w[4]) for w in self.writes})
+        rebuild_pages(tx, {(w[0], w[4]) for w in self.writes}, self.bodies)

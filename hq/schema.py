@@ -335,9 +335,8 @@ _MIGRATIONS: list[list[str]] = [
     ],
     # A bucket's feed row as the API serves it (hq.feeds.bucket_body: identity, revision,
     # flags and every derived figure, encoded as one JSON object), written with the bucket,
-    # so a store's JSON feed is its rows' bodies joined. NULL for rows written before
-    # this version: the feed worker fills those in (Rollup.fill_bodies) and readers
-    # derive a missing one themselves meanwhile.
+    # so a store's JSON feed is its rows' bodies joined. No longer written since v9 (the
+    # feed pages hold them); v9 builds its pages from these.
     [
         "ALTER TABLE hq_feed ADD COLUMN body TEXT",
         "CREATE INDEX IF NOT EXISTS hq_feed_no_body ON hq_feed (store) WHERE body IS NULL",
@@ -356,11 +355,15 @@ _MIGRATIONS: list[list[str]] = [
         )""",
     ],
     # v9: feed pages (hq/feeds.py): a store-day's buckets of one period as the API serves
-    # them, their bodies joined in time order, with their signature (each bucket's
-    # store|start|revision joined by ';'). A store-month of hours is 31 page rows read in
-    # one query instead of 744 bucket rows read twice (signature, then bodies). `body` is
-    # NULL while a bucket of the day has no stored body (Rollup.fill_bodies fills it).
-    # Written by whoever writes hq_feed, in the same transaction (feeds.rebuild_pages).
+    # them, their rows (hq.feeds.bucket_body) joined in time order, with their signature
+    # (each bucket's store|start|revision joined by ';'). A store-month of hours is 31
+    # page rows read in one query instead of 744 bucket rows read twice (signature, then
+    # bodies). Written by whoever writes hq_feed, in the same transaction
+    # (feeds.rebuild_pages). The pages replace v7's body per bucket, which is no longer
+    # written (a bucket rewritten drops it): stored twice, a chain's year no longer fit
+    # in memory. Built here from those bodies; a day with a bucket without one gets a
+    # page with body NULL, which the feed worker fills in (Rollup.fill_pages) and
+    # readers derive meanwhile.
     [
         """CREATE TABLE IF NOT EXISTS hq_feed_page (
             store TEXT NOT NULL,
@@ -372,26 +375,26 @@ _MIGRATIONS: list[list[str]] = [
         )""",
         "{feed_page_storage}",
         "{feed_page_fill}",
+        "CREATE INDEX IF NOT EXISTS hq_feed_page_no_body ON hq_feed_page (store) WHERE body IS NULL",
         # Signatures come from the pages now (the chain's reads hq_feed_day).
         "DROP INDEX IF EXISTS hq_feed_signature",
+        "DROP INDEX IF EXISTS hq_feed_no_body",
     ],
 ]
 
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 
-def feed_page_fill(dialect: Dialect, where: str = "") -> str:
-    """INSERT the feed pages of the buckets `where` selects (a condition on hq_feed,
-    placeholders in the dialect's style; all buckets without one): one page per store,
-    period and local day, the bodies and signatures in time order."""
-    cond = f" WHERE {where}" if where else ""
+def feed_page_fill(dialect: Dialect) -> str:
+    """INSERT the feed pages of every bucket from the bodies of schema version 7: one page
+    per store, period and local day, the bodies and signatures in time order."""
     item = "store || '|' || start || '|' || revision"
     if dialect == "postgresql":
         return (
             "INSERT INTO hq_feed_page (store, period, day, signature, body)"
             f" SELECT store, period, day, string_agg({item}, ';' ORDER BY start),"
             " CASE WHEN count(body) = count(*) THEN string_agg(body, ',' ORDER BY start) END"
-            f" FROM hq_feed{cond} GROUP BY store, period, day"
+            f" FROM hq_feed GROUP BY store, period, day"
         )
     # SQLite 3.40 (Debian 12) has no ORDER BY inside an aggregate; a window's does order.
     window = (
@@ -403,7 +406,7 @@ def feed_page_fill(dialect: Dialect, where: str = "") -> str:
         " SELECT store, period, day, sig, CASE WHEN nb = n THEN bodies END FROM ("
         " SELECT store, period, day, row_number() OVER w AS r,"
         f" group_concat({item}, ';') OVER w AS sig, group_concat(body, ',') OVER w AS bodies,"
-        f" count(body) OVER w AS nb, count(*) OVER w AS n FROM hq_feed{cond} WINDOW w AS ({window})"
+        f" count(body) OVER w AS nb, count(*) OVER w AS n FROM hq_feed WINDOW w AS ({window})"
         ") WHERE r = 1"
     )
 

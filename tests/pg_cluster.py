@@ -44,11 +44,16 @@ def find_pg_bin() -> Path:
 class PgCluster:
     """One private PostgreSQL server; `start()`, `dsn()`, `stop()`."""
 
-    def __init__(self, bin_dir: Path | None = None, *, port: int | None = None) -> None:
+    def __init__(
+        self, bin_dir: Path | None = None, *, port: int | None = None, keep: Path | None = None
+    ) -> None:
         self.bin_dir = Path(bin_dir) if bin_dir else find_pg_bin()
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.workdir: Path | None = None
+        # A directory whose cluster outlives this object (a benchmark's filled data):
+        # started again if it holds one, never deleted.
+        self.keep = Path(keep) if keep else None
         # As root the server must run as someone else; postgres is the packaged owner.
         self._user = "postgres" if os.geteuid() == 0 else None
 
@@ -83,11 +88,18 @@ class PgCluster:
         """initdb a fresh cluster and start it; returns once it accepts connections."""
         if not (self.bin_dir / "initdb").exists():
             raise PgClusterError(f"PostgreSQL is not installed: no initdb in {self.bin_dir}")
-        self.workdir = Path(tempfile.mkdtemp(prefix="touchpoint-pg-", dir="/tmp"))
+        if self.keep is not None:
+            self.keep.mkdir(parents=True, exist_ok=True)
+            self.workdir = self.keep
+        else:
+            self.workdir = Path(tempfile.mkdtemp(prefix="touchpoint-pg-", dir="/tmp"))
         try:
             if self._user:
                 entry = pwd.getpwnam(self._user)
                 os.chown(self.workdir, entry.pw_uid, entry.pw_gid)
+            if self.keep is not None and (self.data_dir / "PG_VERSION").exists():
+                self.start_server(timeout)
+                return self
             self._run(
                 "initdb",
                 "-D",
@@ -152,9 +164,9 @@ class PgCluster:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        if self.workdir is not None:
+        if self.workdir is not None and self.keep is None:
             shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        self.workdir = None
 
     def __enter__(self) -> PgCluster:
         return self.start()

@@ -4,21 +4,20 @@ from the buckets, independently of the SQL that writes them."""
 from __future__ import annotations
 
 from hq.db import Db
+from hq.feeds import bucket_body
 
 
 def expected_pages(db: Db) -> dict[tuple[str, str, str], tuple[str, str | None]]:
-    """(store, period, day) -> (signature, joined bodies or None) from hq_feed."""
-    pages: dict[tuple[str, str, str], list[tuple[str, str | None]]] = {}
-    for store, period, day, start, revision, body in db.q(
-        "SELECT store, period, day, start, revision, body FROM hq_feed"
+    """(store, period, day) -> (signature, the buckets' feed rows joined) from hq_feed."""
+    pages: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+    for store, period, start, label, day, figures, prov, rev in db.q(
+        "SELECT store, period, start, label, day, figures, provisional, revision FROM hq_feed"
         " ORDER BY store, period, day, start"
     ):
-        pages.setdefault((store, period, day), []).append((f"{store}|{start}|{revision}", body))
+        body = bucket_body(store, period, start, label, day, figures, bool(prov), int(rev))
+        pages.setdefault((store, period, day), []).append((f"{store}|{start}|{rev}", body))
     return {
-        key: (
-            ";".join(sig for sig, _ in items),
-            None if any(b is None for _, b in items) else ",".join(b for _, b in items),
-        )
+        key: (";".join(sig for sig, _ in items), ",".join(b for _, b in items))
         for key, items in pages.items()
     }
 
