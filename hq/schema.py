@@ -22,7 +22,6 @@ _TYPES: dict[Dialect, dict[str, str]] = {
         "false": "0",
         "true": "1",
         "feed_page_fill": "",
-        "feed_page_storage": "SELECT 1",
     },
     "postgresql": {
         "bigint": "BIGINT",
@@ -33,9 +32,6 @@ _TYPES: dict[Dialect, dict[str, str]] = {
         "false": "false",
         "true": "true",
         "feed_page_fill": "",
-        # A page is read whole by every request for it: stored out of line but not
-        # compressed, so reading it costs no decompression.
-        "feed_page_storage": "ALTER TABLE hq_feed_page ALTER COLUMN body SET STORAGE EXTERNAL",
     },
 }
 
@@ -373,7 +369,6 @@ _MIGRATIONS: list[list[str]] = [
             body TEXT,
             PRIMARY KEY (store, period, day)
         )""",
-        "{feed_page_storage}",
         "{feed_page_fill}",
         "CREATE INDEX IF NOT EXISTS hq_feed_page_no_body ON hq_feed_page (store) WHERE body IS NULL",
         # Signatures come from the pages now (the chain's reads hq_feed_day).
