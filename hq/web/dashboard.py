@@ -26,6 +26,10 @@ TREND_DAYS = 30  # the store and chain pages' daily chart
 NPS_DAYS = 7  # the overview's NPS: answers are few, so a week of them
 FEW_STORES = 200  # up to this many stores are picked in SQL
 OVERVIEW_PAGE = 50  # stores on one page of the overview
+# The chain page's rankings: every store up to RANK_ALL of them; past that, the top and
+# bottom RANK_EDGE (a 1,000-row ranking twice was 1 MB of HTML and a second to build).
+RANK_EDGE = 10
+RANK_ALL = 30
 _decode = msgspec.json.Decoder(dict).decode
 
 
@@ -82,12 +86,30 @@ class ChainPage:
     days: list[dict[str, Any]]
     by_conversion: list[StoreDay]
     by_change: list[StoreDay]
+    everything: bool = False  # show every store of the rankings, however many
+    edge: int = RANK_EDGE  # rows shown at either end of a truncated ranking
 
     @property
     def visitors_change(self) -> float | None:
         """The roll-up's visitors against the same weekday last week, as a fraction."""
         before = self.last_week["visitors"]
         return None if not before else (self.today["visitors"] - before) / before
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the rankings show only their top and bottom."""
+        return not self.everything and len(self.by_conversion) > RANK_ALL
+
+    def shown(self, ranked: list[StoreDay]) -> list[tuple[int, StoreDay]]:
+        """(0-based place, store) of the ranking's rows on the page: all of them, or for
+        a chain of many stores the first and last `RANK_EDGE` (the best and those that
+        need head office), the rest a click away."""
+        if not self.truncated:
+            return list(enumerate(ranked))
+        cut = len(ranked) - self.edge
+        return list(enumerate(ranked[: self.edge])) + [
+            (cut + i, c) for i, c in enumerate(ranked[cut:])
+        ]
 
 
 def local_day(now: datetime, timezone: str | None) -> date:
@@ -257,7 +279,7 @@ def store_page(db: Db, card: StoreDay, now: datetime) -> StorePage:
     )
 
 
-def chain_page(db: Db, day: date, cards: Sequence[StoreDay]) -> ChainPage:
+def chain_page(db: Db, day: date, cards: Sequence[StoreDay], everything: bool = False) -> ChainPage:
     """The roll-up of the stores on `cards` for head office's `day`, with the rankings."""
     stores = [c.store for c in cards]
     last_week = day - timedelta(days=7)
@@ -275,6 +297,7 @@ def chain_page(db: Db, day: date, cards: Sequence[StoreDay]) -> ChainPage:
             ranked,
             key=lambda c: (c.visitors_change is None, -(c.visitors_change or 0.0), c.store),
         ),
+        everything=everything,
     )
 
 

@@ -98,6 +98,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "chain.title": ("Chain today", "Keten vandaag"),
     "chain.stores": ("Stores reporting today", "Winkels met cijfers vandaag"),
     "chain.rank_conversion": ("Stores by conversion today", "Winkels op conversie vandaag"),
+    "chain.all": ("Show all {n} stores", "Toon alle {n} winkels"),
     "chain.rank_change": (
         "Stores by change in visitors (against last week)",
         "Winkels op verschil in bezoekers (tegen vorige week)",

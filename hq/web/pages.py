@@ -131,7 +131,8 @@ def chain(request: Request) -> Template | Response:
     now = datetime.now(UTC)
     cards = _cards(request, now)
     day = now.astimezone(ZoneInfo(request.app.state.web.cfg.hq.timezone)).date()
-    data = chain_page(request.app.state.web.db, day, cards)
+    everything = request.query_params.get("all") == "1"
+    data = chain_page(request.app.state.web.db, day, cards, everything)
     return _render(request, "chain.html", chain_view(t, data), "chain",
                    title=t("chain.title"), cards=cards, chain=data)  # fmt: skip
 

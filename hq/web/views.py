@@ -225,7 +225,7 @@ def chain_view(t: Texts, chain: ChainPage) -> View:
     change = chain.visitors_change
     view.put("chain.visitors_change", t.signed_percent(change), change)
     for key, ranked in (("conv", chain.by_conversion), ("change", chain.by_change)):
-        for i, card in enumerate(ranked):
+        for i, card in chain.shown(ranked):
             view.put(f"{key}.{i}.store", card.name, card.store)
             view.figure(f"{key}.{i}.conversion", "conversion", card.today["conversion"])
             view.figure(f"{key}.{i}.visitors", "visitors", card.today["visitors"])
