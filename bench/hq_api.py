@@ -253,12 +253,20 @@ def cpu_s(pid: int) -> float:
     return own + sum(cpu_s(int(c)) for c in children)
 
 
+# PostgreSQL's postmaster, whose children (the backends serving `hq serve`) are counted too.
+DB_PID: list[int] = []
+
+
 def measured(pid: int, run) -> dict:
-    """Run a load; its figures plus the server's and the clients' own CPU milliseconds
-    per request (the clients run in this process, on the same cores)."""
+    """Run a load; its figures plus the server's, PostgreSQL's and the clients' own CPU
+    milliseconds per request (the clients run in this process, on the same cores)."""
     before, mine = cpu_s(pid), time.process_time()
+    db_before = cpu_s(DB_PID[0]) if DB_PID else 0.0
     out = uvloop.run(run)
     out["server_cpu_ms_per_request"] = round(1000 * (cpu_s(pid) - before) / out["requests"], 2)
+    if DB_PID:
+        db = cpu_s(DB_PID[0]) - db_before
+        out["postgresql_cpu_ms_per_request"] = round(1000 * db / out["requests"], 2)
     out["client_cpu_ms_per_request"] = round(
         1000 * (time.process_time() - mine) / out["requests"], 2
     )
@@ -358,6 +366,8 @@ def main() -> None:
                     if not admin.execute(known).fetchall():
                         (d / "filled").unlink(missing_ok=True)
                         admin.execute("CREATE DATABASE bench")
+                pid_file = pg.data_dir / "postmaster.pid"
+                DB_PID[:] = [int(pid_file.read_text().split()[0])]
                 result["postgresql"] = run_backend(
                     "postgresql", d, "postgresql", "", pg.dsn("bench"), args
                 )
