@@ -314,7 +314,15 @@ class Tracker:
         y = sum(p.y * p.area for p in parts) / area
         sx, sy, sf = t.seen
         steps = max(1, frame - sf)
-        if t.hits >= 2 * self.min_hits and area < PARTIAL * t.whole:
+        if t.hits >= self.min_hits and any(p.shared for p in parts):
+            # Two tracked people overlapping too much to be cut apart (passing through
+            # the same spot): the blob's centre is the middle of the pair. Taken whole,
+            # it jerks the track sideways and teaches it a sideways speed on which it
+            # coasts off the person, and the two tracks swap when the pair parts. It
+            # moves the track halfway and teaches it neither speed nor size.
+            px, py = t.predict()
+            x, y = 0.5 * (x + px), 0.5 * (y + py)
+        elif t.hits >= 2 * self.min_hits and area < PARTIAL * t.whole:
             # Only part of the person shows (the rest matches the floor or the mat):
             # the centre of that part lags or leads, so it moves the track only halfway
             # and says nothing about the speed.
