@@ -194,7 +194,7 @@ class Tracker:
                     events.extend(self._finish(t, frame))
                     continue
             alive.append(t)
-        self.tracks = self._dedupe(alive)
+        self.tracks = self._dedupe(alive, traced=set(seen))
         for group in self._group(spawn):
             area = sum(b.area for b in group)
             x = sum(b.x * b.area for b in group) / area
@@ -210,7 +210,7 @@ class Tracker:
             self._start(g.x, g.y, 0.0, frame, hits=0)
         return events
 
-    def _dedupe(self, tracks: list[Track]) -> list[Track]:
+    def _dedupe(self, tracks: list[Track], traced: set[int]) -> list[Track]:
         # Two traces of one hidden person (their shadow and their coat's texture) can
         # each start a tentative track; once they meet, the younger one goes.
         keep: list[Track] = []
@@ -221,11 +221,16 @@ class Tracker:
                 continue
             keep.append(t)
         # A track that coasts right beside one seen this frame, walking the same way,
-        # is the same person followed twice (a piece of them once started it): two
-        # bodies cannot overlap that much. Left, it takes the next piece of the
-        # person and both tracks count them.
+        # with not even a trace of its own, is the same person followed twice (a
+        # piece of them once started it): two bodies cannot overlap that much. Left,
+        # it takes the next piece of the person and both tracks count them. A track
+        # kept by a trace is someone hidden, whom a bad cut may have pulled sideways.
         seen = [o for o in keep if o.missed == 0 and o.hits >= self.min_hits]
-        return [t for t in keep if not (t.missed and any(self._twin(t, o) for o in seen))]
+        return [
+            t
+            for t in keep
+            if not (t.missed and t.id not in traced and any(self._twin(t, o) for o in seen))
+        ]
 
     def _twin(self, t: Track, o: Track) -> bool:
         """Whether coasting `t` is `o`, seen this frame, followed a second time."""
