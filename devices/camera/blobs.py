@@ -33,7 +33,10 @@ ABREAST = 1.2  # a blob split for its shape is longer than this many widths of t
 class Blob:
     """One detection in analysis pixels: centre, area, box, and how many people it holds.
 
-    `track` is the id of the tracked person a piece was cut for, if any.
+    `track` is the id of the tracked person a piece was cut for, if any. `shared`: the
+    predictions of several tracked people lie in this blob and it was not cut between
+    them (they overlap too much), so its centre is the middle of the group, not any
+    one person's position.
     """
 
     x: float
@@ -42,6 +45,7 @@ class Blob:
     box: tuple[int, int, int, int]  # x, y, w, h of the connected component it came from
     people: int = 1
     track: int | None = None
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ def find_blobs(
         cut = box[0] == 0 or box[1] == 0 or box[0] + box[2] == fw or box[1] + box[3] == fh
         people = _people(pts, area, rules, cut, tracked=len(mine) == 1)
         if people == 1:
-            blobs.append(Blob(cx, cy, area, box))
+            blobs.append(Blob(cx, cy, area, box, shared=len(mine) >= 2))
         else:
             blobs.extend(_split_by_shape(pts, area, box, people))
     return blobs

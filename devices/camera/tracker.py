@@ -18,10 +18,13 @@ People whose clothes match the floor (issue 14) are followed through the stretch
 they vanish: a coasting track's gate widens, a partial view moves it only halfway,
 and traces (`glimpses`: a shadow, a patch of changed texture) keep it alive or start
 a tentative track with no hits that remembers the side a hidden person came from. Two
-tentative tracks that meet are one hidden person; one that traces have followed for
-`min_hits` frames is a seed for cutting blobs, so a hidden person walking into someone
-in view does not drag that person's track along. Only detections of a person count
-as hits, so a trace alone never counts.
+tentative tracks that meet are one hidden person, and a track that coasts right
+beside one seen walking the same way is that person followed twice. A tentative track
+that traces have followed for `min_hits` frames is a seed for cutting blobs, so a
+hidden person walking into someone in view does not drag that person's track along.
+A blob two tracked people share, too small to cut between them, moves the track that
+takes it only halfway. Only detections of a person count as hits, so a trace alone
+never counts.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ PARTIAL = 0.6  # a detection under this share of the usual area shows part of a 
 REVERSE_SPEED = 0.8  # px/step (analysis) over the trail: slower tracks have no heading
 REVERSE_SHARE = 0.3  # a step back of this share of the track's heading speed is turning
 REVERSE_COST = 0.5  # ... and costs this share of the gate in the assignment
+TWIN_COS = 0.7  # tracks heading within ~45 degrees of each other walk the same way
 
 
 @dataclass
@@ -190,7 +194,7 @@ class Tracker:
                     events.extend(self._finish(t, frame))
                     continue
             alive.append(t)
-        self.tracks = self._dedupe(alive)
+        self.tracks = self._dedupe(alive, traced=set(seen))
         for group in self._group(spawn):
             area = sum(b.area for b in group)
             x = sum(b.x * b.area for b in group) / area
@@ -206,7 +210,7 @@ class Tracker:
             self._start(g.x, g.y, 0.0, frame, hits=0)
         return events
 
-    def _dedupe(self, tracks: list[Track]) -> list[Track]:
+    def _dedupe(self, tracks: list[Track], traced: set[int]) -> list[Track]:
         # Two traces of one hidden person (their shadow and their coat's texture) can
         # each start a tentative track; once they meet, the younger one goes.
         keep: list[Track] = []
@@ -216,7 +220,27 @@ class Tracker:
             ):
                 continue
             keep.append(t)
-        return keep
+        # A track that coasts right beside one seen this frame, walking the same way,
+        # with not even a trace of its own, is the same person followed twice (a
+        # piece of them once started it): two bodies cannot overlap that much. Left,
+        # it takes the next piece of the person and both tracks count them. A track
+        # kept by a trace is someone hidden, whom a bad cut may have pulled sideways.
+        seen = [o for o in keep if o.missed == 0 and o.hits >= self.min_hits]
+        return [
+            t
+            for t in keep
+            if not (t.missed and t.id not in traced and any(self._twin(t, o) for o in seen))
+        ]
+
+    def _twin(self, t: Track, o: Track) -> bool:
+        """Whether coasting `t` is `o`, seen this frame, followed a second time."""
+        if o is t or math.hypot(t.x - o.x, t.y - o.y) >= 0.5 * self.gate:
+            return False
+        st, so = math.hypot(t.vx, t.vy), math.hypot(o.vx, o.vy)
+        # Both walking (a lingerer's sway has no heading), the same way.
+        if min(st, so) < REVERSE_SPEED:
+            return False
+        return t.vx * o.vx + t.vy * o.vy > TWIN_COS * st * so
 
     def _start(self, x: float, y: float, area: float, frame: int, hits: int) -> None:
         t = Track(self._next_id, x, y, hits=hits, seen=(x, y, frame), area=area, whole=area)
@@ -314,7 +338,15 @@ class Tracker:
         y = sum(p.y * p.area for p in parts) / area
         sx, sy, sf = t.seen
         steps = max(1, frame - sf)
-        if t.hits >= 2 * self.min_hits and area < PARTIAL * t.whole:
+        if t.hits >= self.min_hits and any(p.shared for p in parts):
+            # Two tracked people overlapping too much to be cut apart (passing through
+            # the same spot): the blob's centre is the middle of the pair. Taken whole,
+            # it jerks the track sideways and teaches it a sideways speed on which it
+            # coasts off the person, and the two tracks swap when the pair parts. It
+            # moves the track halfway and teaches it neither speed nor size.
+            px, py = t.predict()
+            x, y = 0.5 * (x + px), 0.5 * (y + py)
+        elif t.hits >= 2 * self.min_hits and area < PARTIAL * t.whole:
             # Only part of the person shows (the rest matches the floor or the mat):
             # the centre of that part lags or leads, so it moves the track only halfway
             # and says nothing about the speed.
