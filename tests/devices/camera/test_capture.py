@@ -111,9 +111,9 @@ def test_the_watchdog_replaces_a_reader_stuck_in_read() -> None:
     source = FrameSource("rtsp://cam", on_status=statuses.append, stall_timeout=0.3, opener=opener)
     source.start()
     try:
-        assert _wait_for(lambda: len(opened) >= 2, limit=5.0)
+        # The second reader is opened before it reads its frames: wait for both.
+        assert _wait_for(lambda: len(opened) >= 2 and source.read >= 6, limit=5.0)
         assert any(s.state == "error" and "no frame" in s.detail for s in statuses)
-        assert source.read >= 6
     finally:
         started = time.monotonic()
         source.stop(1.0)
