@@ -116,13 +116,13 @@ def _json_array(items: list[bytes] | list[str]) -> bytes:
     each big temporary copy costs more than the join itself."""
     if not items:
         return b"[]"
-    pieces: list = ["["]
+    raw = isinstance(items[0], bytes)
+    open_, comma, close = (b"[", b",", b"]") if raw else ("[", ",", "]")
+    pieces: list = [open_]
     for item in items:
-        pieces += (item, ",")
-    pieces[-1] = "]"
-    if isinstance(items[0], bytes):
-        return b"".join(p if isinstance(p, bytes) else p.encode() for p in pieces)
-    return "".join(pieces).encode()
+        pieces += (item, comma)
+    pieces[-1] = close
+    return b"".join(pieces) if raw else "".join(pieces).encode()
 
 
 def store_feed_json(db: Db, store: str, period: str, first: date, last: date) -> bytes:

@@ -332,6 +332,8 @@ class Rollup:
         rows = self.db.q(
             f"SELECT DISTINCT store, day FROM hq_feed_page WHERE body IS NULL LIMIT {int(limit)}"
         )
+        if not rows:  # the usual case: no write transaction every idle pass
+            return 0
         with self.db.tx() as tx:
             rebuild_pages(tx, rows)
         return len(rows)

@@ -104,12 +104,8 @@ class ChainPage:
         """(0-based place, store) of the ranking's rows on the page: all of them, or for
         a chain of many stores the first and last `RANK_EDGE` (the best and those that
         need head office), the rest a click away."""
-        if not self.truncated:
-            return list(enumerate(ranked))
-        cut = len(ranked) - self.edge
-        return list(enumerate(ranked[: self.edge])) + [
-            (cut + i, c) for i, c in enumerate(ranked[cut:])
-        ]
+        places = list(enumerate(ranked))
+        return places[: self.edge] + places[-self.edge :] if self.truncated else places
 
 
 def local_day(now: datetime, timezone: str | None) -> date:
