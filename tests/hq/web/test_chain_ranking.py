@@ -63,7 +63,7 @@ def test_many_stores_show_top_and_bottom_with_their_places_and_a_link_to_all():
     assert "conv.0.store" in fields and f"conv.{n - 1}.store" in fields
     assert f"conv.{RANK_EDGE}.store" not in fields
     html = _html(chain)
-    assert html.count('class="gap"') == 2 and html.count("Toon alle 1000 winkels") == 2
+    assert html.count('class="gap"') == 2 and html.count("Toon alle 1.000 winkels") == 2
     assert f'<li value="{n}">' in html and f'<li value="{RANK_EDGE + 1}">' not in html
     assert len(html) < 100_000
     everything = _page(n, everything=True)
