@@ -90,19 +90,28 @@ def serve(
             open_order_intake(cfg, secrets).close()
         except (StoreUnavailable, OSError) as exc:
             _fail(ValueError(f"cannot open the orders connection (web.orders): {exc}"))
-    workers = w.workers if workers is None else workers
+    workers = (w.workers if workers is None else workers) or os.cpu_count() or 1
+    host, port = host or w.host, port or w.port
     os.environ.update(environment(config, log_level))
-    uvicorn.run(
-        "hq.web.worker:build",
-        factory=True,
-        workers=workers or os.cpu_count() or 1,
-        host=host or w.host,
-        port=port or w.port,
-        log_level=log_level,
-        proxy_headers=bool(w.trusted_proxy),
-        forwarded_allow_ips=w.trusted_proxy or None,
-        server_header=False,
-    )
+    options = {
+        "app": "hq.web.worker:build",
+        "factory": True,
+        "log_level": log_level,
+        "proxy_headers": bool(w.trusted_proxy),
+        "forwarded_allow_ips": w.trusted_proxy or None,
+        "server_header": False,
+    }
+    if workers == 1:
+        uvicorn.run(**options, host=host, port=port)
+        return
+    # Several workers: each listens on a socket of its own (hq/web/supervisor.py).
+    from hq.web.supervisor import Supervisor, check_port
+
+    try:
+        check_port(host, port)
+    except OSError as exc:
+        _fail(ValueError(f"cannot listen on {host}:{port}: {exc.strerror or exc}"))
+    raise SystemExit(Supervisor(options, host, port, workers).run())
 
 
 @contextlib.contextmanager
