@@ -85,6 +85,20 @@ class ReadOnlyStore:
             except sqlite3.OperationalError as exc:
                 raise StoreUnavailable(f"SQLite: {exc}") from exc
 
+    def sibling(self, size: int = 1, statement_timeout_ms: int | None = None) -> ReadOnlyStore:
+        """Another pool on the same database with connections of its own (the web app's
+        event loop reads over one); on PostgreSQL, `statement_timeout_ms` bounds each
+        statement on them."""
+        connect = self._connect
+        if statement_timeout_ms is not None and self.dialect == "postgresql":
+
+            def connect() -> Any:
+                conn = self._connect()
+                conn.execute(f"SET statement_timeout = {int(statement_timeout_ms)}", ())
+                return conn
+
+        return ReadOnlyStore(self.dialect, connect, size)
+
     def close(self) -> None:
         """Close every connection the pool opened."""
         for conn in list(self._all):

@@ -44,6 +44,9 @@ log = logging.getLogger("hq.web")
 HERE = Path(__file__).parent
 
 
+LOOP_STATEMENT_TIMEOUT_MS = 5000
+
+
 @dataclass
 class WebState:
     """What the handlers share, reached as `request.app.state.web`."""
@@ -55,6 +58,9 @@ class WebState:
     sessions: Sessions
     limiter: LoginLimiter
     cache: BodyCache
+    # Reads made on the event loop itself (a store's feed pages), over a connection of
+    # their own: they never wait for one the threads hold.
+    loop_db: Db
     orders: OrderIntake | None = None  # the web shop's orders: the only writer
 
 
@@ -125,9 +131,12 @@ def create_app(
     `orders`: the writable intake of `POST /api/v1/orders` (None: it answers 503)."""
     w = cfg.web
     shared = SharedState(resolve(w.state_file, base_dir))
+    # A page read that hangs would hold every request of the worker: 5 s at most.
+    loop_reader = reader.sibling(1, statement_timeout_ms=LOOP_STATEMENT_TIMEOUT_MS)
     state = WebState(
         cfg=cfg,
         db=Db(reader),
+        loop_db=Db(loop_reader),
         accounts=Accounts(resolve(w.users_file, base_dir), resolve(w.tokens_file, base_dir)),
         shared=shared,
         sessions=Sessions(shared, w.session_minutes * 60.0),
@@ -185,7 +194,7 @@ def create_app(
         # Forms and one order are small: nothing needs a large request body.
         request_max_body_size=64 * 1024,
         on_startup=list(on_startup),
-        on_shutdown=[*on_shutdown, shared.close],
+        on_shutdown=[*on_shutdown, shared.close, loop_reader.close],
     )
 
 

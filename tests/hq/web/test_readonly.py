@@ -44,6 +44,31 @@ def test_no_write_passes_the_read_only_view(web_hq):
         reader.close()
 
 
+def test_the_event_loops_connection_is_read_only_and_bounded(web_hq):
+    """`sibling`: the pool the web app's event loop reads the feed pages over. Its own
+    connections, the same locks on writing, and on PostgreSQL a statement cut short
+    after its timeout (a page read must not hold a worker's every request)."""
+    reader = open_hq_reader(web_hq.target.db, web_hq.target.secrets)
+    loop = reader.sibling(1, statement_timeout_ms=200)
+    try:
+        assert loop.query("SELECT count(*) FROM hq_stores") == reader.query(
+            "SELECT count(*) FROM hq_stores"
+        )
+        for sql in WRITES:
+            with pytest.raises((StoreUnavailable, psycopg.Error)):
+                loop.query(sql)
+        if web_hq.target.backend == "postgresql":
+            assert loop.query("SHOW statement_timeout") == [("200ms",)]
+            assert reader.query("SHOW statement_timeout") == [("30s",)]
+            with pytest.raises(StoreUnavailable, match="statement timeout"):
+                loop.query("SELECT pg_sleep(2)")
+            assert loop.query("SELECT 1") == [(1,)]  # a fresh connection after it
+        assert not set(map(id, loop._all)) & set(map(id, reader._all))
+    finally:
+        loop.close()
+        reader.close()
+
+
 def test_sqlite_reader_never_creates_a_database(tmp_path):
     reader = sqlite_reader(tmp_path / "missing.db")
     with pytest.raises(StoreUnavailable, match="unable to open"):
