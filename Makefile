@@ -12,8 +12,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # System packages, each installed only when missing: mosquitto (tests and the demo start
 # private brokers), postgresql (the HQ tests start a throwaway cluster with its initdb),
 # systemd (systemd-analyze verifies the units), openssl (TLS certificates for the broker
-# tests), chromium and chromium-driver (the browser tests of the served kiosk and the
-# dashboard), python3-venv.
+# tests), curl (reads the feed API gzip-encoded, as docs/api.md shows), chromium and
+# chromium-driver (the browser tests of the served kiosk and the dashboard), python3-venv.
 
 .PHONY: test demo lint system-deps venv bench clean i18n
 
@@ -23,6 +23,7 @@ system-deps:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \

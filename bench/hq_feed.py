@@ -42,6 +42,7 @@ import psycopg  # noqa: E402
 
 from edge.visits import day_bounds, day_hours  # noqa: E402
 from hq.db import Db  # noqa: E402
+from hq.deflated import pack  # noqa: E402
 from hq.feed_worker import FeedSettings, FeedWorker  # noqa: E402
 from hq.feeds import bucket_body, chain_feed, store_feed  # noqa: E402
 from hq.pg_store import PgHqStore  # noqa: E402
@@ -111,9 +112,8 @@ def fill(db: Db, stores: int, days: int) -> float:
                 ("day", [(start, bucket_body(*key, t[12], False, 1))]),
             ):
                 signature = ";".join(f"{store}|{s}|1" for s, _ in items)
-                pages.append(
-                    (store, period, day.isoformat(), signature, ",".join(b for _, b in items))
-                )
+                body = ",".join(b for _, b in items)
+                pages.append((store, period, day.isoformat(), signature, body, pack(body.encode())))
         columns = "store, period, start, label, day, figures, provisional, revision, updated_at"
         if db.dialect == "postgresql":  # COPY: executemany would take most of the run
             with db.store.transaction() as cur:
@@ -121,7 +121,7 @@ def fill(db: Db, stores: int, days: int) -> float:
                     for row in rows:
                         copy.write_row(row)
                 with cur.copy(
-                    "COPY hq_feed_page (store, period, day, signature, body) FROM STDIN"
+                    "COPY hq_feed_page (store, period, day, signature, body, deflated) FROM STDIN"
                 ) as copy:
                     for row in pages:
                         copy.write_row(row)
@@ -131,7 +131,8 @@ def fill(db: Db, stores: int, days: int) -> float:
                 f"INSERT INTO hq_feed ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
             )
             tx.executemany(
-                "INSERT INTO hq_feed_page (store, period, day, signature, body) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO hq_feed_page (store, period, day, signature, body, deflated)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 pages,
             )
     with db.tx() as tx:

@@ -8,7 +8,8 @@ One thread with its own database connection:
   what is past the event retention (hq/retention.py);
 - every pass, the `steps` it was given (the alerts: hq/alert_step.py);
 - in a pass with nothing recomputed, the API's JSON of up to 200 store-days whose
-  feed pages wait for it after an upgrade (`Rollup.fill_pages`).
+  feed pages wait for it after an upgrade, or else the deflated pieces of up to 800
+  pages (`Rollup.fill_pages`).
 
 Publishing: each changed bucket goes to `touchpoint/v1/{store}/feed/{hour|day}` (QoS 1).
 A store's newest bucket is retained, so a reader that joins late gets the current

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from edge.visits import day_bounds
+from hq import deflated
 from hq.db import Db, Tx
 from hq.facts import store_info
 from hq.metrics import derive, sum_figures
@@ -111,6 +112,25 @@ def store_page(
     return signature, _json_array([body for _, body in rows])
 
 
+def store_page_gzip(
+    db: Db, store: str, period: str, first: date, last: date, bodies: bool = True
+) -> tuple[str, bool, bytes | None]:
+    """`store_page`, gzip-encoded (hq/deflated.py): the signature, whether every page of
+    the range has its deflated piece, and (with `bodies`, when it has) one gzip member
+    whose content is byte for byte the JSON array `store_page` gives."""
+    piece = "deflated" if bodies else "NULL"
+    rows = db.q(
+        f"SELECT signature, deflated IS NOT NULL, {piece} FROM hq_feed_page"
+        " WHERE store = ? AND period = ? AND day >= ? AND day <= ? ORDER BY day",
+        (store, period, first.isoformat(), last.isoformat()),
+    )
+    signature = ";".join(sig for sig, _, _ in rows)
+    complete = all(has for _, has, _ in rows)
+    if not bodies or not complete:
+        return signature, complete, None
+    return signature, True, deflated.gzip_array([bytes(p) for _, _, p in rows])
+
+
 def _json_array(items: list[bytes] | list[str]) -> bytes:
     """`[a,b,…]` of JSON texts, joined at once: a store-month is most of a megabyte, and
     each big temporary copy costs more than the join itself."""
@@ -185,11 +205,26 @@ def rebuild_pages(
                 or bucket_body(store, period, start, label, day, fig, bool(prov), int(rev))
                 for _, start, label, fig, prov, rev in mine
             )
-            pages.append((store, period, day, signature, body))
+            pages.append((store, period, day, signature, body, deflated.pack(body.encode())))
     tx.executemany(
-        "INSERT INTO hq_feed_page (store, period, day, signature, body) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO hq_feed_page (store, period, day, signature, body, deflated)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
         pages,
     )
+
+
+def pack_pages(tx: Tx, limit: int) -> int:
+    """Deflate up to `limit` pages that have their body but not yet its piece (pages
+    from before schema version 10); how many."""
+    rows = tx.execute(
+        "SELECT store, period, day, body FROM hq_feed_page"
+        f" WHERE deflated IS NULL AND body IS NOT NULL LIMIT {int(limit)}"
+    )
+    tx.executemany(
+        "UPDATE hq_feed_page SET deflated = ? WHERE store = ? AND period = ? AND day = ?",
+        [(deflated.pack(body.encode()), store, period, day) for store, period, day, body in rows],
+    )
+    return len(rows)
 
 
 def chain_feed(db: Db, period: str, first: date, last: date) -> list[dict[str, Any]]:

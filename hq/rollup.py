@@ -31,7 +31,7 @@ from edge.clock import plausible
 from edge.visits import day_bounds, format_ts, parse_ts
 from hq.db import Db, Tx
 from hq.facts import StoreInfo, Windows, clock_steps, load_day, rebased, store_info
-from hq.feeds import bucket_body, rebuild_pages
+from hq.feeds import bucket_body, pack_pages, rebuild_pages
 from hq.metrics import store_day
 
 DIRTY_CHUNK = 20_000
@@ -327,16 +327,20 @@ class Rollup:
         return day < horizon.date() - timedelta(days=1)
 
     def fill_pages(self, limit: int = PAGES_CHUNK) -> int:
-        """Write the bodies of up to `limit` feed pages that wait for one (pages of
-        buckets stored before the schema kept their rows); how many store-days."""
+        """Complete up to `limit` feed pages left incomplete by an upgrade: the body of
+        a page of buckets stored before the schema kept their rows (version 9), else the
+        deflated piece of a page from before version 10; how many were done."""
         rows = self.db.q(
             f"SELECT DISTINCT store, day FROM hq_feed_page WHERE body IS NULL LIMIT {int(limit)}"
         )
-        if not rows:  # the usual case: no write transaction every idle pass
-            return 0
+        if rows:
+            with self.db.tx() as tx:
+                rebuild_pages(tx, rows)
+            return len(rows)
+        if not self.db.q("SELECT 1 FROM hq_feed_page WHERE deflated IS NULL LIMIT 1"):
+            return 0  # the usual case: no write transaction every idle pass
         with self.db.tx() as tx:
-            rebuild_pages(tx, rows)
-        return len(rows)
+            return pack_pages(tx, limit * 4)
 
     # -- provisional -------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ _TYPES: dict[Dialect, dict[str, str]] = {
         "false": "0",
         "true": "1",
         "feed_page_fill": "",
+        "blob": "BLOB",
+        "piece_storage": "SELECT 1",
     },
     "postgresql": {
         "bigint": "BIGINT",
@@ -32,6 +34,9 @@ _TYPES: dict[Dialect, dict[str, str]] = {
         "false": "false",
         "true": "true",
         "feed_page_fill": "",
+        "blob": "BYTEA",
+        # Deflated bytes do not shrink: never compressed again, kept out of line whole.
+        "piece_storage": "ALTER TABLE hq_feed_page ALTER COLUMN deflated SET STORAGE EXTERNAL",
     },
 }
 
@@ -374,6 +379,18 @@ _MIGRATIONS: list[list[str]] = [
         # Signatures come from the pages now (the chain's reads hq_feed_day).
         "DROP INDEX IF EXISTS hq_feed_signature",
         "DROP INDEX IF EXISTS hq_feed_no_body",
+    ],
+    # v10: each feed page deflated too (hq/deflated.py: CRC-32, length, raw deflate
+    # flushed to a byte boundary), so a store's feed goes out gzip-encoded, pieces
+    # joined, 13× smaller, with nothing compressed per request. feeds.rebuild_pages
+    # writes it with the page; pages from before wait for it (NULL) until the feed
+    # worker fills it in (Rollup.fill_pages), and a range with such a page is served
+    # uncompressed meanwhile.
+    [
+        "ALTER TABLE hq_feed_page ADD COLUMN deflated {blob}",
+        "{piece_storage}",
+        "CREATE INDEX IF NOT EXISTS hq_feed_page_no_piece ON hq_feed_page (store)"
+        " WHERE deflated IS NULL",
     ],
 ]
 

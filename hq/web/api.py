@@ -19,13 +19,13 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 
 from edge.config import ID_PATTERN
-from hq import feeds
+from hq import deflated, feeds
 from hq.alerts import Alert, open_alerts
 from hq.orders import order_status
 from hq.orders.status import OrderStatus
 from hq.status import StoreStatus, store_statuses, utc_now
 from hq.web.auth import require_chain, require_store
-from hq.web.representation import feed_response, wants_csv
+from hq.web.representation import accepts_gzip, feed_response, wants_csv
 from hq.web.schemas import FeedBucket
 
 # Far enough for any real feed, near enough that local-day arithmetic never overflows.
@@ -137,12 +137,30 @@ class ApiV1(Controller):
         # the event loop, over the loop's own connection: a few dozen rows by primary
         # key cost less than handing the request to a thread and back (docs/api.md).
         bodies = not csv and not request.headers.get("if-none-match")
-        signature, body = feeds.store_page(web.loop_db, store, period, lo, hi, bodies)
+        gzip = not csv and deflated.AVAILABLE and accepts_gzip(request)
+        body: bytes | None = None
+        if gzip:  # the pages' deflated pieces joined (hq/deflated.py)
+            signature, gzip, body = feeds.store_page_gzip(
+                web.loop_db, store, period, lo, hi, bodies
+            )
+        if not gzip:  # also while a page waits for its piece after an upgrade
+            signature, body = feeds.store_page(web.loop_db, store, period, lo, hi, bodies)
         if not signature and not _known(web.loop_db, store):
             raise NotFoundException(f"no store {store!r} at head office")
         # Rows to derive (CSV, or a page still waiting for its body) go to a thread.
         derive = csv or (bodies and body is None)
         db = web.db if derive else web.loop_db
+
+        def json_body() -> bytes:
+            if body is not None:
+                return body
+            if gzip:  # revalidating, and the ETag did not match
+                joined = feeds.store_page_gzip(db, store, period, lo, hi)[2]
+                # Pieces are never taken away; compressing here is only a safeguard.
+                return joined or deflated.gzip_whole(
+                    feeds.store_feed_json(db, store, period, lo, hi)
+                )
+            return feeds.store_feed_json(db, store, period, lo, hi)
 
         def answer() -> Response:
             return feed_response(
@@ -152,9 +170,8 @@ class ApiV1(Controller):
                 signature,
                 lambda: feeds.store_feed(db, store, period, lo, hi),
                 csv,
-                lambda: (
-                    body if body is not None else feeds.store_feed_json(db, store, period, lo, hi)
-                ),
+                json_body,
+                "gzip" if gzip else None,
             )
 
         return await sync_to_thread(answer) if derive else answer()

@@ -63,6 +63,7 @@ def serve(
     import uvicorn
 
     from hq.backends import open_hq_reader
+    from hq.schema import SCHEMA_VERSION
     from hq.storage import StoreUnavailable
     from hq.web.app import resolve
     from hq.web.webstate import WebState, WebStateError
@@ -78,7 +79,16 @@ def serve(
     try:
         reader = open_hq_reader(cfg.database, secrets, dsn_file=w.dsn_file, size=1)
         reader.query("SELECT 1 FROM hq_feed LIMIT 1")
+        version = reader.query("SELECT max(version) FROM schema_version")[0][0] or 0
         reader.close()
+        # The server reads only; `hq run` (or any writer) brings the schema up to date.
+        if version < SCHEMA_VERSION:
+            _fail(
+                ValueError(
+                    f"the HQ database is at schema version {version}, this version needs"
+                    f" {SCHEMA_VERSION}: start `touchpoint hq run` once to upgrade it"
+                )
+            )
         Accounts(users, tokens)
         WebState(resolve(w.state_file, Path(config).resolve().parent)).close()
     except (StoreUnavailable, FileNotFoundError, AccountError, WebStateError) as exc:

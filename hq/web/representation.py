@@ -32,7 +32,7 @@ CSV = "text/csv"
 JSON = "application/json"
 # BI tools poll: they may keep a copy, but must ask again (cheaply, with If-None-Match).
 CACHE_CONTROL = "private, no-cache"
-VARY = "Accept, Authorization, Cookie"
+VARY = "Accept, Accept-Encoding, Authorization, Cookie"
 
 
 def wants_csv(request: Request, fmt: str | None) -> bool:
@@ -42,6 +42,30 @@ def wants_csv(request: Request, fmt: str | None) -> bool:
     if not request.headers.get("accept"):
         return False
     return request.accept.best_match([JSON, CSV], default=JSON) == CSV
+
+
+def accepts_gzip(request: Request) -> bool:
+    """Whether the Accept-Encoding header allows gzip (RFC 9110 §12.5.3: `gzip` or
+    `x-gzip` with q > 0, or else `*` with q > 0)."""
+    header = request.headers.get("accept-encoding")
+    if not header:
+        return False
+    weights: dict[str, float] = {}
+    for item in header.split(","):
+        coding, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        weights[coding.lower()] = q
+    for coding in ("gzip", "x-gzip", "*"):
+        if coding in weights:
+            return weights[coding] > 0
+    return False
 
 
 def etag(signature: str, period: str, media_type: str) -> str:
@@ -100,19 +124,25 @@ def feed_response(
     rows: Callable[[], list[dict[str, Any]]],
     csv: bool,
     json_body: Callable[[], bytes] | None = None,
+    encoding: str | None = None,
 ) -> Response:
     """200 with the rows as JSON or CSV and their ETag, or 304 when the client has them.
 
     `signature` must have been read before `rows()` (or `json_body()`, the JSON array
-    ready-made, when there is one) runs (see the module docstring).
+    ready-made, when there is one) runs (see the module docstring). With `encoding`
+    ("gzip"), `json_body()` gives the JSON so encoded, and the ETag is the encoded
+    representation's own.
     """
     media_type = CSV if csv else JSON
-    tag = etag(signature, period, media_type)
+    representation = f"{media_type};{encoding}" if encoding else media_type
+    tag = etag(signature, period, representation)
     headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL, "Vary": VARY}
     if matches(request.headers.get("if-none-match"), tag):
         return Response(content=b"", status_code=304, headers=headers)
+    if encoding:
+        headers["Content-Encoding"] = encoding
     cache: BodyCache = request.app.state.web.cache
-    key = (*key, media_type)
+    key = (*key, representation)
     body = cache.get(key, tag)
     if body is None:
         if csv:

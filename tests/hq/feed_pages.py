@@ -4,6 +4,7 @@ from the buckets, independently of the SQL that writes them."""
 from __future__ import annotations
 
 from hq.db import Db
+from hq.deflated import unpack
 from hq.feeds import bucket_body
 
 
@@ -23,13 +24,21 @@ def expected_pages(db: Db) -> dict[tuple[str, str, str], tuple[str, str | None]]
 
 
 def stored_pages(db: Db) -> dict[tuple[str, str, str], tuple[str, str | None]]:
-    """What hq_feed_page holds."""
-    return {
-        (store, period, day): (sig, body)
-        for store, period, day, sig, body in db.q(
-            "SELECT store, period, day, signature, body FROM hq_feed_page"
-        )
-    }
+    """What hq_feed_page holds. A page's deflated piece (hq/deflated.py) must hold its
+    body, byte for byte, once both are there."""
+    out = {}
+    for store, period, day, sig, body, piece in db.q(
+        "SELECT store, period, day, signature, body, deflated FROM hq_feed_page"
+    ):
+        if piece is not None:
+            assert body is not None and unpack(bytes(piece)) == body.encode(), (store, day)
+        out[store, period, day] = (sig, body)
+    return out
+
+
+def missing_pieces(db: Db) -> int:
+    """Pages without their deflated piece yet."""
+    return db.q("SELECT count(*) FROM hq_feed_page WHERE deflated IS NULL")[0][0]
 
 
 def assert_pages_match(db: Db) -> int:
@@ -38,4 +47,5 @@ def assert_pages_match(db: Db) -> int:
     assert stored.keys() == expected.keys()
     for key, want in expected.items():
         assert stored[key] == want, key
+    assert missing_pieces(db) == 0  # the writers deflate every page they write
     return len(stored)

@@ -5,6 +5,7 @@ for a body is derived on reading, then filled in by the feed worker)."""
 
 from __future__ import annotations
 
+import gzip
 import sqlite3
 from datetime import date
 
@@ -13,7 +14,7 @@ from litestar.testing import TestClient
 
 from hq import schema
 from hq.db import Db
-from hq.feeds import bucket_body, store_feed, store_feed_json, store_page
+from hq.feeds import bucket_body, store_feed, store_feed_json, store_page, store_page_gzip
 from hq.rollup import Rollup
 from hq.sqlite_store import SqliteHqStore
 from tests.hq.feed_pages import assert_pages_match
@@ -126,7 +127,19 @@ def test_a_database_with_bodies_migrates_with_its_pages_built_from_them(tmp_path
             store_feed(db, "s1", "hour", D, D)
         )
         assert store_page(db, "s2", "day", D, D)[1] is None  # waits for its body
-        assert Rollup(db, now=lambda: LATER).fill_pages() == 1
+        # v10: no page has its deflated piece yet, so none is served gzip-encoded.
+        assert store_page_gzip(db, "s1", "hour", D, D) == (
+            store_page(db, "s1", "hour", D, D)[0],
+            False,
+            None,
+        )
+        rollup = Rollup(db, now=lambda: LATER)
+        assert rollup.fill_pages() == 1  # bodies first: s2's page is built whole
+        assert rollup.fill_pages() == 2  # then the pieces of s1's two pages
+        assert rollup.fill_pages() == 0
         assert assert_pages_match(db) == 3
+        signature, complete, joined = store_page_gzip(db, "s1", "hour", D, D)
+        assert complete and signature == store_page(db, "s1", "hour", D, D)[0]
+        assert gzip.decompress(joined) == store_page(db, "s1", "hour", D, D)[1]
     finally:
         store.close()

@@ -144,6 +144,12 @@ def head_office(mosquitto, tmp_path):
                 proc.wait(20)
 
 
+FETCH = """
+const done = arguments[arguments.length - 1];
+fetch(arguments[0]).then(r => r.json().then(rows => done([r.headers.get("content-encoding"), rows])));
+"""
+
+
 def fields(d) -> dict[str, tuple[str, object]]:
     return {k: (text, value) for k, text, value in d.execute_script(FIELD)}
 
@@ -198,6 +204,12 @@ def test_dashboard_in_chromium(head_office):
         hourly = until(lambda: d.execute_script(CHART_Y, "chart-hourly"), 20, "the hourly chart")
         hours = feed(config, "--store", "s1", "--from", today, "--period", "hour")
         assert hourly[1] == [h["visitors"] for h in hours] and sum(hourly[1]) == 12
+        # The feed API from the browser's session: Chromium takes it gzip-encoded, joined
+        # from the pages' deflated pieces, and reads the same rows `hq feed` prints.
+        encoding, api_rows = d.execute_async_script(
+            FETCH, f"/api/v1/stores/s1/feed?period=hour&from={today}"
+        )
+        assert encoding == "gzip" and api_rows == hours
         assert sum(hourly[0]) == 8  # the same weekday last week
         trend = d.execute_script(CHART_Y, "chart-trend")
         assert len(trend[0]) == 30 and trend[0][-1] == 12 and trend[1][-1] == 0.25

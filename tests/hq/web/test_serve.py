@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import stat
 import subprocess
 import time
@@ -129,6 +130,23 @@ def test_served_api_prints_what_hq_feed_prints(served):
     assert served.get("/api/v1/stores", headers={"Authorization": ""}).status_code == 401
 
 
+def test_curl_compressed_reads_the_feed_gzip_encoded(served):
+    """`curl --compressed` (docs/api.md) over the real server: gzip on the wire, the same
+    rows once inflated."""
+    path = f"/api/v1/stores/s1/feed?from={DAY}&period=hour"
+    auth = f"Authorization: Bearer {served.token}"
+    out = subprocess.run(
+        ["curl", "-sS", "--compressed", "-D", "-", "-H", auth, served.url + path],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert b"content-encoding: gzip" in head.lower()
+    plain = served.get(path, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and body == plain.content
+
+
 def test_schemathesis_finds_no_server_error(served):
     """Every operation of the served OpenAPI document, valid and invalid inputs, bounded."""
     schema = schemathesis.openapi.from_url(
@@ -195,6 +213,13 @@ def test_serve_refuses_a_missing_database_or_a_broken_users_file(tmp_path):
     (tmp_path / "users.json").write_text("{not json")
     broken = touchpoint("hq", "serve", "-c", str(config))
     assert broken.exit_code == 2 and "users.json" in broken.stderr
+    (tmp_path / "users.json").unlink()
+    with sqlite3.connect(tmp_path / "hq.db") as conn:  # as a head office before an upgrade
+        conn.execute(
+            "DELETE FROM schema_version WHERE version = (SELECT max(version) FROM schema_version)"
+        )
+    old = touchpoint("hq", "serve", "-c", str(config))
+    assert old.exit_code == 2 and "start `touchpoint hq run` once to upgrade" in old.stderr
 
 
 def test_user_and_token_commands(tmp_path):
