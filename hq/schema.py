@@ -24,6 +24,7 @@ _TYPES: dict[Dialect, dict[str, str]] = {
         "feed_page_fill": "",
         "blob": "BLOB",
         "piece_storage": "SELECT 1",
+        "page_lz4": "SELECT 1",
     },
     "postgresql": {
         "bigint": "BIGINT",
@@ -37,6 +38,12 @@ _TYPES: dict[Dialect, dict[str, str]] = {
         "blob": "BYTEA",
         # Deflated bytes do not shrink: never compressed again, kept out of line whole.
         "piece_storage": "ALTER TABLE hq_feed_page ALTER COLUMN deflated SET STORAGE EXTERNAL",
+        # Uncompressed answers read the page's body: lz4 inflates 840 KB of a store-month
+        # in a fraction of pglz's time, for about the same size (2.5 against 2.2 KB a
+        # page). Pages written from now on; a server built without lz4 keeps pglz.
+        "page_lz4": "DO $$ BEGIN"
+        " ALTER TABLE hq_feed_page ALTER COLUMN body SET COMPRESSION lz4;"
+        " EXCEPTION WHEN feature_not_supported THEN NULL; END $$",
     },
 }
 
@@ -389,6 +396,7 @@ _MIGRATIONS: list[list[str]] = [
     [
         "ALTER TABLE hq_feed_page ADD COLUMN deflated {blob}",
         "{piece_storage}",
+        "{page_lz4}",
         "CREATE INDEX IF NOT EXISTS hq_feed_page_no_piece ON hq_feed_page (store)"
         " WHERE deflated IS NULL",
     ],

@@ -17,6 +17,7 @@ from hq import deflated
 from hq.db import Db
 from hq.rollup import Rollup
 from tests.hq.web.support import DAY, LATER
+from tests.hq_db import pg_target
 
 URL = f"/api/v1/stores/s1/feed?period=hour&from={DAY}"
 
@@ -127,3 +128,29 @@ def test_pages_waiting_for_their_piece_are_served_plain_until_filled(web_hq):
         status, headers, again = raw_get(client, URL, auth)
         assert headers["content-encoding"] == "gzip" and headers["etag"] == before["etag"]
         assert gzip.decompress(again) == plain
+
+
+def test_postgresql_keeps_pages_lz4_and_pieces_as_they_are(pg_server, tmp_path):
+    """On PostgreSQL a page's body is compressed with lz4 (fast to inflate for the
+    uncompressed answers) and its deflated piece is never compressed again."""
+    for target in pg_target(pg_server, tmp_path):
+        store = target.open()
+        db = Db(store)
+        got = dict(
+            db.q(
+                "SELECT attname, attcompression::text || '/' || attstorage::text FROM pg_attribute"
+                " WHERE attrelid = 'hq_feed_page'::regclass AND attname IN ('body', 'deflated')"
+            )
+        )
+        assert got == {"body": "l/x", "deflated": "/e"}
+        big = ",".join(f'{{"visitors":{i},"entries":{i * 3}}}' for i in range(2000))
+        with db.tx() as tx:
+            tx.execute(
+                "INSERT INTO hq_feed_page (store, period, day, signature, body, deflated)"
+                " VALUES ('s1', 'hour', ?, 's1|x|1', ?, ?)",
+                (DAY, big, deflated.pack(big.encode())),
+            )
+        assert db.q(
+            "SELECT pg_column_compression(body), pg_column_compression(deflated) FROM hq_feed_page"
+        ) == [("lz4", None)]
+        store.close()
