@@ -30,7 +30,7 @@ from typing import Any
 # uvicorn's exit status for a worker that failed before serving (uvicorn.config).
 STARTUP_FAILURE = 3
 BACKLOG = 2048
-STOP_WAIT_S = 30.0
+STOP_WAIT_S = 10.0  # within the unit's TimeoutStopSec=15
 
 log = logging.getLogger("uvicorn.error")
 _spawn = multiprocessing.get_context("spawn")
