@@ -23,8 +23,10 @@ SERVE_ENV = "TOUCHPOINT_HQ_SERVE"
 
 
 def lifespan_notifier():
-    """READY once the app starts; WATCHDOG pings from the event loop while it runs
-    (each worker pings: the unit says NotifyAccess=all)."""
+    """READY once the app starts (the unit says NotifyAccess=all); WATCHDOG pings from the
+    event loop while it runs, where the watchdog is this process's to ping: a single
+    worker. Several workers do not see WATCHDOG_USEC; their supervisor pings while every
+    worker's loop beats (hq/web/supervisor.py)."""
     from edge.sdnotify import Notifier
 
     notifier = Notifier()
@@ -37,7 +39,8 @@ def lifespan_notifier():
 
     def start() -> None:
         notifier.ready("serving")
-        tasks.append(asyncio.get_running_loop().create_task(ping()))
+        if notifier.watchdog_interval:
+            tasks.append(asyncio.get_running_loop().create_task(ping()))
 
     async def stop() -> None:
         notifier.stopping()

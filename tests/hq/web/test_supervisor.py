@@ -25,15 +25,25 @@ ROOT = Path(__file__).resolve().parents[3]
 BURST = 64
 
 
-def supervise(port: int, app: str = "tests.hq.web.pid_app:app", workers: int = 2):
+def supervise(
+    port: int,
+    app: str = "tests.hq.web.pid_app:app",
+    workers: int = 2,
+    stale_s: float = 10.0,
+    env: dict[str, str] | None = None,
+):
     """The supervisor in a process of its own (it owns the signals), on 127.0.0.1:port."""
     options = {"app": app, "log_level": "info"}
     code = (
         "import sys; from hq.web.supervisor import Supervisor; "
-        f"sys.exit(Supervisor({options!r}, '127.0.0.1', {port}, {workers}).run())"
+        f"sys.exit(Supervisor({options!r}, '127.0.0.1', {port}, {workers}, {stale_s}).run())"
     )
     return subprocess.Popen(
-        [sys.executable, "-c", code], cwd=ROOT, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -144,3 +154,64 @@ def test_serve_refuses_a_port_already_taken(tmp_path):
             "hq", "serve", "-c", str(config), "--host", "127.0.0.1", "--workers", "2"
         )
     assert taken.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in taken.stderr
+
+
+def test_a_worker_whose_event_loop_hangs_is_replaced():
+    port = free_port()
+    process = supervise(port, stale_s=2.0)
+    try:
+        pids: set[int] = set()
+        while len(pids) < 2:
+            pids |= answering(port, process)
+        stuck = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        victim = pid_of(port, stuck)
+        stuck.request("GET", "/hang")  # its loop now sleeps a minute, alive but deaf
+        deadline = time.monotonic() + 30
+        seen: set[int] = set()
+        while time.monotonic() < deadline and (len(seen) < 2 or victim in seen):
+            seen = answering(port, process, timeout=5)
+        assert victim not in seen and len(seen) == 2, seen
+        assert not Path(f"/proc/{victim}").exists()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    assert f"worker {victim}'s event loop has not run for" in process.stderr.read()
+
+
+def test_the_supervisor_alone_pings_the_watchdog(tmp_path):
+    """Under systemd (NOTIFY_SOCKET, WATCHDOG_USEC) the workers report READY and the
+    supervisor sends every WATCHDOG=1: the sender of each datagram is read from its
+    credentials (SO_PASSCRED)."""
+    path = tmp_path / "notify"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    sock.settimeout(0.2)
+    port = free_port()
+    env = {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "1000000"}  # ping every 0.5 s
+    process = supervise(port, env=env)
+    got: list[tuple[int, str]] = []
+    try:
+        workers: set[int] = set()
+        while len(workers) < 2:
+            workers |= answering(port, process)
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            try:
+                data, ancillary, _, _ = sock.recvmsg(1024, socket.CMSG_SPACE(12))
+            except TimeoutError:
+                continue
+            (sender,) = [
+                int.from_bytes(cdata[:4], "little")
+                for level, kind, cdata in ancillary
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS
+            ]
+            got.append((sender, data.decode()))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+        sock.close()
+    pings = [sender for sender, text in got if "WATCHDOG=1" in text]
+    assert len(pings) >= 4 and set(pings) == {process.pid}, got
+    ready = {sender for sender, text in got if "READY=1" in text}
+    assert ready == workers, got
