@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import gzip
 import struct
 import zlib
 from collections.abc import Sequence
@@ -42,11 +41,6 @@ def pack(text: bytes) -> bytes:
     compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
     deflated = compressor.compress(text) + compressor.flush(zlib.Z_SYNC_FLUSH)
     return _HEAD.pack(zlib.crc32(text), len(text)) + deflated
-
-
-def gzip_whole(text: bytes) -> bytes:
-    """`text` as one gzip member, compressed here and now."""
-    return gzip.compress(text, LEVEL, mtime=0)
 
 
 def unpack(piece: bytes) -> bytes:
@@ -73,28 +67,29 @@ def _crc32_combine():
 
 _combine = _crc32_combine()
 AVAILABLE = _combine is not None
-_OPEN, _COMMA, _CLOSE = pack(b"["), pack(b","), pack(b"]")
+
+
+def _split(piece: bytes) -> tuple[int, int, memoryview]:
+    """A piece's CRC-32, length and deflate bytes."""
+    crc, size = _HEAD.unpack_from(piece)
+    return crc, size, memoryview(piece)[_HEAD.size :]
+
+
+_OPEN, _COMMA, _CLOSE = (_split(pack(text)) for text in (b"[", b",", b"]"))
 
 
 def gzip_array(pieces: Sequence[bytes]) -> bytes:
     """One gzip member whose content is `[a,b,…]` of the pieces' texts."""
     assert _combine is not None, "check AVAILABLE first"
-    combine = _combine
-    crc, size = _HEAD.unpack_from(_OPEN)
-    comma_crc, comma_size = _HEAD.unpack_from(_COMMA)
-    parts: list[bytes | memoryview] = [GZIP_HEADER, memoryview(_OPEN)[_HEAD.size :]]
-    comma = memoryview(_COMMA)[_HEAD.size :]
+    parts = [_OPEN]
     for i, piece in enumerate(pieces):
         if i:
-            parts.append(comma)
-            crc = combine(crc, comma_crc, comma_size)
-            size += comma_size
-        piece_crc, piece_size = _HEAD.unpack_from(piece)
-        parts.append(memoryview(piece)[_HEAD.size :])
-        crc = combine(crc, piece_crc, piece_size)
-        size += piece_size
-    close_crc, close_size = _HEAD.unpack_from(_CLOSE)
-    crc = combine(crc, close_crc, close_size)
-    size += close_size
-    parts += [memoryview(_CLOSE)[_HEAD.size :], FINAL_BLOCK, _HEAD.pack(crc, size & 0xFFFFFFFF)]
-    return b"".join(parts)
+            parts.append(_COMMA)
+        parts.append(_split(piece))
+    parts.append(_CLOSE)
+    crc = size = 0  # the CRC-32 of nothing, combined with each part's in turn
+    for part_crc, part_size, _ in parts:
+        crc = _combine(crc, part_crc, part_size)
+        size += part_size
+    trailer = _HEAD.pack(crc, size & 0xFFFFFFFF)
+    return b"".join([GZIP_HEADER, *(data for _, _, data in parts), FINAL_BLOCK, trailer])

@@ -30,16 +30,17 @@ def lifespan_notifier():
     from edge.sdnotify import Notifier
 
     notifier = Notifier()
+    interval = notifier.watchdog_interval
     tasks: list[asyncio.Task] = []
 
     async def ping() -> None:
         while True:
-            await asyncio.sleep(notifier.watchdog_interval or 3600)
+            await asyncio.sleep(interval)
             notifier.watchdog()
 
     def start() -> None:
         notifier.ready("serving")
-        if notifier.watchdog_interval:
+        if interval:
             tasks.append(asyncio.get_running_loop().create_task(ping()))
 
     async def stop() -> None:
